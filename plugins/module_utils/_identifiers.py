@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+# Copyright: chorus.corail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# FOR INTERNAL COLLECTION USE ONLY: this module may change in any release.
+"""Offline identifier checks: SIRET, SIREN, environment names and technical-login shapes."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+ENVIRONMENTS = ('qualification', 'production')
+
+# La Poste's establishments share SIREN 356000000 and do not follow Luhn on the SIRET:
+# INSEE's rule is that the sum of the 14 digits is a multiple of 5.
+LA_POSTE_SIREN = '356000000'
+
+# Shapes seen in public material (chorus-pro-api.md section 5); anything else is only a warning.
+USUAL_LOGIN_SHAPES = (
+    re.compile(r'^TECH_\d+@cpp2017\.fr$', re.IGNORECASE),
+    re.compile(r'^TECH_1_[A-Za-z0-9._-]+@cpro\.fr$', re.IGNORECASE),
+    re.compile(r'^DEV_[A-Za-z0-9._-]+@cpp2017\.fr$', re.IGNORECASE),
+)
+EMAIL_LIKE = re.compile(r'^[^@\s:]+@[^@\s:]+\.[A-Za-z]{2,}$')
+
+
+class InvalidIdentifier(ValueError):
+    """An offline check failed. ``str()`` names the field, the structure and the reason."""
+
+    def __init__(self, field, reason, siret=None):
+        self.field = field
+        self.reason = reason
+        self.siret = siret
+        where = ' of structure %s' % siret if siret else ''
+        super(InvalidIdentifier, self).__init__('%s%s: %s' % (field, where, reason))
+
+
+def luhn_valid(digits):
+    """Return True when the string of digits passes the Luhn checksum."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def _digits_problem(value, length, name):
+    if not isinstance(value, str):
+        return 'must be a string of %d digits, got %s' % (length, type(value).__name__)
+    if not value:
+        return 'is empty (%s has %d digits)' % (name, length)
+    if not value.isdigit() or not value.isascii():
+        return 'must contain only digits 0-9 (spaces and separators are not allowed)'
+    if len(value) != length:
+        return 'must have %d digits, got %d' % (length, len(value))
+    return None
+
+
+def siren_problem(value):
+    """Return why ``value`` is not a valid SIREN, or None when it is."""
+    problem = _digits_problem(value, 9, 'SIREN')
+    if problem:
+        return problem
+    if not luhn_valid(value):
+        return 'checksum (Luhn) is wrong'
+    return None
+
+
+def siret_problem(value):
+    """Return why ``value`` is not a valid SIRET, or None when it is."""
+    problem = _digits_problem(value, 14, 'SIRET')
+    if problem:
+        return problem
+    if value[:9] == LA_POSTE_SIREN:
+        if sum(int(c) for c in value) % 5 != 0:
+            return 'checksum is wrong (La Poste rule: the digit sum must be a multiple of 5)'
+        return None
+    if not luhn_valid(value[:9]):
+        return 'SIREN part %s has a wrong checksum (Luhn)' % value[:9]
+    if not luhn_valid(value):
+        return 'checksum (Luhn) is wrong'
+    return None
+
+
+def siret_valid(value):
+    return siret_problem(value) is None
+
+
+def siren_valid(value):
+    return siren_problem(value) is None
+
+
+def siren_of(siret):
+    """Return the SIREN (first nine digits) of a valid SIRET; raise InvalidIdentifier otherwise."""
+    check_siret(siret)
+    return siret[:9]
+
+
+def check_siret(siret, field='siret'):
+    problem = siret_problem(siret)
+    if problem:
+        shown = siret if isinstance(siret, str) and len(siret) <= 40 else None
+        raise InvalidIdentifier(field, problem, siret=shown)
+    return siret
+
+
+def check_environment(value, field='environment', siret=None):
+    if value not in ENVIRONMENTS:
+        raise InvalidIdentifier(field, 'must be one of %s, got %r' % (', '.join(ENVIRONMENTS), value), siret)
+    return value
+
+
+def login_problem(login):
+    """Return why ``login`` cannot be a Chorus Pro login at all, or None."""
+    if not isinstance(login, str):
+        return 'must be a string, got %s' % type(login).__name__
+    if not login.strip():
+        return 'is empty'
+    if login != login.strip():
+        return 'has leading or trailing white space'
+    if ':' in login:
+        return 'contains ":", which the cpro-account header uses as separator'
+    if any(ord(c) < 32 or ord(c) == 127 for c in login):
+        return 'contains control characters'
+    if len(login) > 254:
+        return 'is longer than 254 characters'
+    if not EMAIL_LIKE.match(login):
+        return 'is not an e-mail-like login (TECH_...@cpp2017.fr or TECH_1_...@cpro.fr)'
+    return None
+
+
+def login_shape_usual(login):
+    """True for the login shapes seen in public material; False means warn (login_shape_unusual)."""
+    return any(shape.match(login) for shape in USUAL_LOGIN_SHAPES)
+
+
+def password_problem(password):
+    """Return why ``password`` cannot be a technical password, or None. Never quotes the value."""
+    if not isinstance(password, str):
+        return 'must be a string, got %s' % type(password).__name__
+    if not password.strip():
+        return 'is empty or only white space'
+    if any(ord(c) < 32 or ord(c) == 127 for c in password):
+        return 'contains control characters (newline, tab...)'
+    if len(password) > 1024:
+        return 'is longer than 1024 characters'
+    return None

@@ -1,0 +1,181 @@
+# -*- coding: utf-8 -*-
+# Copyright: chorus.corail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# FOR INTERNAL COLLECTION USE ONLY: this module may change in any release.
+"""The one status vocabulary: names, precedence, severity, warnings and French remediation.
+
+Modules, roles, reports and docs all read it from here (see docs/statuses.md).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# Precedence order: a structure gets the first status of this list that applies.
+STATUSES = (
+    'invalid_input',
+    'missing_account',
+    'unchecked',
+    'piste_auth_failed',
+    'account_rejected',
+    'password_expired',
+    'access_forbidden',
+    'api_unavailable',
+    'structure_unknown',
+    'not_attached',
+    'password_expiring',
+    'ok',
+)
+
+WARNINGS = (
+    'password_expiring',   # expires within the warning window (next to another status)
+    'password_expired',    # the expiry date has passed but the API still accepts the account
+    'expiry_unknown',      # neither the API nor password_changed_on gives an expiry date
+    'login_shape_unusual',  # not TECH_...@cpp2017.fr, TECH_1_...@cpro.fr or DEV_...@cpp2017.fr
+    'retried',             # transient errors were retried before the answer came
+)
+
+# What a report shows and what a CI gate may fail on.
+SEVERITY = {
+    'invalid_input': 'error',
+    'missing_account': 'error',
+    'unchecked': 'unknown',
+    'piste_auth_failed': 'error',
+    'account_rejected': 'error',
+    'password_expired': 'error',
+    'access_forbidden': 'error',
+    'api_unavailable': 'unknown',
+    'structure_unknown': 'error',
+    'not_attached': 'error',
+    'password_expiring': 'warning',
+    'ok': 'ok',
+}
+
+# Short French labels for reports.
+LABELS = {
+    'invalid_input': 'Donnée invalide',
+    'missing_account': 'Compte technique manquant',
+    'unchecked': 'Non vérifié en ligne',
+    'piste_auth_failed': 'Application PISTE refusée',
+    'account_rejected': 'Compte technique refusé',
+    'password_expired': 'Mot de passe expiré',
+    'access_forbidden': 'Accès API refusé (raccordement)',
+    'api_unavailable': 'API indisponible',
+    'structure_unknown': 'SIRET inconnu de Chorus Pro',
+    'not_attached': 'Compte non rattaché à la structure',
+    'password_expiring': 'Mot de passe bientôt expiré',
+    'ok': 'OK',
+}
+
+_RESET_PATH = (
+    "le gestionnaire principal se connecte à Chorus Pro (https://chorus-pro.gouv.fr), ouvre "
+    "« Activités du gestionnaire », choisit la structure, clique sur l'utilisateur technique {account} "
+    "dans la liste des utilisateurs rattachés, puis « Réinitialiser » et confirme ; le nouveau mot de "
+    "passe s'affiche une seule fois : le copier aussitôt et le transmettre à l'intégrateur par un canal "
+    "sûr, qui l'enregistre avec « ansible-playbook chorus.corail.renew » (redéploiement des seuls "
+    "serveurs concernés)."
+)
+
+REMEDIATION = {
+    'invalid_input': (
+        "Corriger la donnée signalée ({detail}) dans le registre des collectivités ou l'inventaire, "
+        "puis relancer la vérification. Rien n'a été écrit sur le serveur Corail pour cette structure."
+    ),
+    'missing_account': (
+        "Aucun compte technique n'est enregistré pour cette structure. Le gestionnaire principal de la "
+        "structure (SIRET {siret}) doit en créer un dans Chorus Pro : "
+        "1) se connecter à Chorus Pro (https://chorus-pro.gouv.fr) ; "
+        "2) « Mon Compte », cadre « Mes rattachements aux structures » : cliquer sur le crayon de la structure ; "
+        "3) cadre « Utilisateurs rattachés à la structure » : « Créer un utilisateur technique » ; "
+        "4) saisir l'adresse électronique de connexion et valider ; "
+        "5) copier immédiatement l'identifiant (TECH_…) et le mot de passe affichés : ils ne sont montrés "
+        "qu'une fois et ne sont pas envoyés par courriel ; "
+        "6) les transmettre à l'intégrateur par un canal sûr, qui les enregistre avec "
+        "« ansible-playbook chorus.corail.enroll »."
+    ),
+    'unchecked': (
+        "Contrôles hors ligne réussis ; la connexion à Chorus Pro n'a pas été testée (online: false). "
+        "Relancer la vérification en ligne pour confirmer."
+    ),
+    'piste_auth_failed': (
+        "PISTE refuse l'application {piste_app} ({detail}). Vérifier, sur https://piste.gouv.fr, le "
+        "client_id et le client_secret de l'onglet « Authentification » de l'application, et qu'ils "
+        "correspondent à l'environnement {environment} (bac à sable = qualification). Corriger "
+        "chorus_piste_apps puis relancer."
+    ),
+    'account_rejected': (
+        "Chorus Pro refuse l'identifiant ou le mot de passe du compte technique {account}. Vérifier qu'il "
+        "a été copié sans erreur ; sinon, " + _RESET_PATH
+    ),
+    'password_expired': (
+        "Le mot de passe du compte technique {account} a expiré le {password_expires_on} (il doit être "
+        "changé tous les 424 jours). Pour le renouveler, " + _RESET_PATH
+    ),
+    'access_forbidden': (
+        "Chorus Pro refuse l'accès API (HTTP 403 : {detail}). Cause la plus probable : pas de raccordement "
+        "API entre l'application PISTE {piste_app} et la structure {siret}. Sur https://chorus-pro.gouv.fr, "
+        "un utilisateur habilité sur l'espace « Raccordements EDI et API » : "
+        "1) ouvre « Raccordement EDI et API » ; "
+        "2) choisit « Gérer le raccordement API » et crée un raccordement en mode API pour la structure ; "
+        "3) déclare l'application PISTE {piste_app} (son nom ou code) et le compte technique {account} ; "
+        "4) sur https://piste.gouv.fr, vérifie que l'application a souscrit aux API Chorus Pro "
+        "(Factures, Structures, Utilisateurs, Transverses) et accepté leurs CGU pour l'environnement "
+        "{environment}. Le raccordement se fait d'abord en qualification, puis en production."
+    ),
+    'api_unavailable': (
+        "PISTE ou Chorus Pro n'a pas donné de réponse exploitable ({detail}). C'est en général passager "
+        "(maintenance, surcharge) : relancer la vérification plus tard. Si cela persiste, vérifier le "
+        "proxy et les adresses configurées (chorus_oauth_url, chorus_api_url)."
+    ),
+    'structure_unknown': (
+        "Le SIRET {siret} n'existe pas dans Chorus Pro ({environment}). Vérifier le SIRET saisi dans le "
+        "registre, et l'environnement : une structure de production n'existe pas en qualification."
+    ),
+    'not_attached': (
+        "Le compte technique {account} fonctionne mais n'est pas rattaché à la structure {siret} "
+        "(ou l'espace « Factures reçues » n'y est pas activé). Un compte technique ne voit que les "
+        "structures de son gestionnaire principal : le gestionnaire principal de cette structure doit "
+        "créer son propre compte technique (Mon Compte → Mes rattachements aux structures → crayon → "
+        "« Créer un utilisateur technique ») et le transmettre à l'intégrateur, ou corriger le compte "
+        "indiqué pour cette structure dans le registre."
+    ),
+    'password_expiring': (
+        "Tout fonctionne, mais le mot de passe du compte technique {account} expire le "
+        "{password_expires_on} (dans {days_left} jours). Avant cette date, " + _RESET_PATH
+    ),
+    'ok': "Rien à faire : la connexion à Chorus Pro fonctionne pour cette structure.",
+}
+
+_DEFAULTS = {
+    'detail': 'non précisé',
+    'siret': '?',
+    'account': '(aucun)',
+    'piste_app': '(aucune)',
+    'environment': '?',
+    'password_expires_on': 'date inconnue',
+    'days_left': '?',
+}
+
+
+class _Blank(dict):
+    def __missing__(self, key):
+        return '?'
+
+
+def status_rank(status):
+    """Position of a status in the precedence order (lower wins)."""
+    return STATUSES.index(status)
+
+
+def first_status(candidates):
+    """The status that wins among ``candidates`` (any iterable of status names)."""
+    return min(candidates, key=status_rank)
+
+
+def remediation(status, **context):
+    """French remediation text for ``status``, filled from the structure's context."""
+    values = _Blank(_DEFAULTS)
+    values.update((key, value) for key, value in context.items() if value not in (None, ''))
+    return REMEDIATION[status].format_map(values)

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs the test stages and prints how long each took. Usage: run_tests.sh all|STAGE...
+# Stages: sanity units functional integration molecule lint. Fails if any stage fails.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+bin="$top/.venv/bin"
+export PATH="$bin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$top/.tmp/link"
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
+export ANSIBLE_NOCOLOR=1 PY_COLORS=0 ANSIBLE_FORCE_COLOR=0
+py=3.11
+
+stages=("$@")
+if [ "${stages[0]:-all}" = all ]; then
+  stages=(sanity units functional integration molecule lint)
+fi
+
+build_copy() { "$top/tools/stage_collection.sh" --copy; }
+
+stage_sanity() {
+  local d; d=$(build_copy) || return 1
+  (cd "$d" && ansible-test sanity --venv --python "$py" --requirements --color no)
+}
+stage_units() {
+  local d; d=$(build_copy) || return 1
+  (cd "$d" && ansible-test units --venv --python "$py" --requirements --color no)
+}
+stage_functional() {
+  # Tests that drive the sandbox, playbooks and reports from the development venv.
+  python -m pytest -q -p no:cacheprovider -n 2 tests/sandbox/tests tests/functional
+}
+stage_integration() {
+  local d; d=$(build_copy) || return 1
+  (cd "$d" && ansible-test integration --venv --python "$py" --requirements --color no)
+}
+stage_molecule() {
+  local scenarios
+  scenarios=$(find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml 2>/dev/null | wc -l)
+  if [ "$scenarios" = 0 ]; then echo "no molecule scenario"; return 1; fi
+  (cd extensions && molecule test --all)
+}
+stage_lint() {
+  ansible-lint --profile production --offline
+}
+
+declare -A result took
+failed=0
+for s in "${stages[@]}"; do
+  echo "=== $s ==="
+  start=$(date +%s)
+  if "stage_$s"; then result[$s]=passed; else result[$s]=FAILED; failed=1; fi
+  took[$s]=$(( $(date +%s) - start ))
+done
+
+echo
+echo "=== summary ==="
+total=0
+for s in "${stages[@]}"; do
+  printf '%-12s %-7s %5ss\n' "$s" "${result[$s]}" "${took[$s]}"
+  total=$(( total + took[$s] ))
+done
+printf '%-12s %-7s %5ss\n' total "" "$total"
+exit $failed

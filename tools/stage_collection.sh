@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Make the collection visible as ansible_collections/chorus/corail:
+#  - .tmp/link/...: a symlink to this checkout, for ansible-playbook, molecule and ansible-doc;
+#  - $CHORUS_BUILD_DIR/... (with --copy): a fresh copy of the files git knows (tracked, and
+#    untracked but not ignored), because ansible-test resolves symlinks, must run inside
+#    ansible_collections/ and skips everything that sits in an ignored folder of a git checkout.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$top/.tmp/link/ansible_collections/chorus"
+ln -sfn "$top" "$top/.tmp/link/ansible_collections/chorus/corail"
+if [ "${1:-}" = "--copy" ]; then
+  dest="${CHORUS_BUILD_DIR:-/tmp/chorus.corail-build}/ansible_collections/chorus/corail"
+  rm -rf "$dest"
+  mkdir -p "$dest"
+  (cd "$top" && git ls-files -z --cached --others --exclude-standard \
+     | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' \
+     | tar --null -T - -cf -) | (cd "$dest" && tar -xf -)
+  echo "$dest"
+fi
