@@ -28,7 +28,9 @@ stage_units() {
 }
 stage_functional() {
   # Tests that drive the sandbox, playbooks and reports from the development venv.
-  python -m pytest -q -p no:cacheprovider -n 2 tests/sandbox/tests tests/functional
+  # (two runs: each folder has its own conftest.py, and their module names would clash)
+  python -m pytest -q -p no:cacheprovider -n 2 tests/sandbox/tests &&
+    python -m pytest -q -p no:cacheprovider -n 2 tests/functional
 }
 stage_integration() {
   local d; d=$(build_copy) || return 1

@@ -37,6 +37,15 @@ WARNINGS = (
     'retried',             # transient errors were retried before the answer came
 )
 
+# Short French labels for the warnings, for reports.
+WARNING_LABELS = {
+    'password_expiring': 'Mot de passe bientôt expiré',
+    'password_expired': "Date d'expiration du mot de passe dépassée",
+    'expiry_unknown': "Date d'expiration du mot de passe inconnue",
+    'login_shape_unusual': 'Identifiant de forme inhabituelle',
+    'retried': 'Réponse obtenue après nouvel essai',
+}
+
 # What a report shows and what a CI gate may fail on.
 SEVERITY = {
     'invalid_input': 'error',
