@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: chorus.corail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # Keep in step with CONNECTION_ARGSPEC in plugins/module_utils/_connection.py.
+    DOCUMENTATION = r'''
+options:
+  oauth_url:
+    description:
+      - PISTE token endpoint used for every application, instead of the one of its O(piste_apps) environment
+        (C(https://oauth.piste.gouv.fr/api/oauth/token) in production,
+        C(https://sandbox-oauth.piste.gouv.fr/api/oauth/token) in qualification).
+      - Set it to reach a sandbox or a reverse proxy. The inventory variable is C(chorus_oauth_url).
+      - If not set, the environment variable E(CHORUS_OAUTH_URL) is used.
+    type: str
+  api_url:
+    description:
+      - Base URL of the Chorus Pro API (the part before C(/cpro/...)) used for every application, instead of
+        the one of its environment (C(https://api.piste.gouv.fr) in production,
+        C(https://sandbox-api.piste.gouv.fr) in qualification).
+      - The inventory variable is C(chorus_api_url).
+      - If not set, the environment variable E(CHORUS_API_URL) is used.
+    type: str
+  validate_certs:
+    description:
+      - Verify the TLS certificates of PISTE and Chorus Pro.
+      - Only set it to V(false) against a test endpoint; prefer O(ca_path) for a private CA.
+      - If not set, the environment variable E(CHORUS_VALIDATE_CERTS) is used.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM bundle of the certificate authorities to trust, for example the one of a TLS-inspecting proxy.
+      - If not set, the environment variable E(CHORUS_CA_PATH) is used, then the usual C(REQUESTS_CA_BUNDLE).
+    type: path
+  proxy:
+    description:
+      - Proxy URL for every call, for example C(http://proxy.example.org:3128).
+      - If not set, the environment variable E(CHORUS_PROXY) is used; without it the standard
+        E(HTTPS_PROXY), E(HTTP_PROXY) and E(NO_PROXY) variables are honoured.
+    type: str
+  timeout:
+    description:
+      - Connect and read timeout of each HTTP request, in seconds.
+      - If not set, the environment variable E(CHORUS_TIMEOUT) is used.
+    type: int
+    default: 30
+  retries:
+    description:
+      - How many times a request is tried again after HTTP 429, 500, 502, 503, 504, a timeout or a connection
+        error, with exponential backoff and jitter. C(Retry-After) is honoured (at most 60 seconds).
+      - V(0) disables retries.
+      - If not set, the environment variable E(CHORUS_RETRIES) is used.
+    type: int
+    default: 3
+requirements:
+  - requests >= 2.25 (on the host that runs the module, usually the controller)
+'''

@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright: chorus.corail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""structures_of_hosts: every host's corail_structures in one list; documentation in structures_of_hosts.yml."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+
+
+def structures_of_hosts(hostvars, hosts):
+    """Each host's ``corail_structures``, tagged with ``host``, ``piste_app`` defaulting to ``chorus_piste_app``.
+
+    One pass over ``hosts``; each host's variables are read once, so thousands of hosts cost
+    thousands of dictionary reads, not thousands of tasks.
+    """
+    if isinstance(hosts, str):
+        hosts = [hosts]
+    if not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError('chorus.corail.structures_of_hosts: the input must be hostvars, got %s'
+                                 % type(hostvars).__name__)
+    out = []
+    seen = set()
+    for host in hosts or []:
+        host = str(host)
+        if host in seen:
+            continue
+        seen.add(host)
+        try:
+            variables = hostvars[host]
+        except KeyError:
+            raise AnsibleFilterError('chorus.corail.structures_of_hosts: host %s is not in the inventory' % host)
+        structures = variables.get('corail_structures')
+        if structures is None or structures == '':
+            continue
+        if not isinstance(structures, (list, tuple)):
+            raise AnsibleFilterError('chorus.corail.structures_of_hosts: host %s: corail_structures must be a list '
+                                     'of structures, got %s' % (host, type(structures).__name__))
+        default_app = variables.get('chorus_piste_app')
+        for index, structure in enumerate(structures):
+            if not isinstance(structure, Mapping):
+                raise AnsibleFilterError('chorus.corail.structures_of_hosts: host %s: corail_structures[%d] must be a '
+                                         'mapping with at least siret, got %s' % (host, index, type(structure).__name__))
+            item = dict(structure)
+            item['host'] = host
+            if not item.get('piste_app') and default_app:
+                item['piste_app'] = default_app
+            out.append(item)
+    return out
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'structures_of_hosts': structures_of_hosts}

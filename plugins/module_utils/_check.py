@@ -1,0 +1,622 @@
+# -*- coding: utf-8 -*-
+# Copyright: chorus.corail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# FOR INTERNAL COLLECTION USE ONLY: this module may change in any release.
+"""The bulk credentials check behind ``chorus.corail.credentials_info``.
+
+Offline checks first, then structures are grouped by (environment, PISTE client_id, login) and each
+group runs the check sequence of design.md once:
+
+- once per application: the token (cached by the client);
+- once per group: ``recuperer/tauxtva`` (account accepted?), ``recuperer/structures/actives/destinataire``
+  (attached SIRETs) and ``structures/v1/consulter`` on one attached structure (password expiry date);
+- once per structure: ``factures/v1/rechercher/recipiendaire`` when attached, else
+  ``structures/v1/rechercher`` (unknown SIRET or known but not attached).
+
+So a run costs at most P + 3A + N calls on the happy path (P applications, A groups, N distinct
+structures per group). Every structure gets exactly one status of ``_statuses.STATUSES``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.chorus.corail.plugins.module_utils import _identifiers as ids
+from ansible_collections.chorus.corail.plugins.module_utils._statuses import (
+    STATUSES,
+    remediation,
+)
+from ansible_collections.chorus.corail.plugins.module_utils._chorus_api import (
+    EMPTY_RESULT_CODES,
+    AccountRejected,
+    ChorusError,
+    PisteApp,
+    TechnicalAccount,
+    Trace,
+    UnreadableAnswer,
+    code_retour,
+    status_of,
+)
+
+PASSWORD_LIFETIME_DAYS = 424
+DEFAULT_WARNING_DAYS = 30
+DEFAULT_CONCURRENCY = 8
+
+OP_TAUX_TVA = 'transverses/v1/recuperer/tauxtva'
+OP_ACTIVE_STRUCTURES = 'transverses/v1/recuperer/structures/actives/destinataire'
+OP_CONSULT_STRUCTURE = 'structures/v1/consulter'
+OP_SEARCH_INVOICES = 'factures/v1/rechercher/recipiendaire'
+OP_SEARCH_STRUCTURE = 'structures/v1/rechercher'
+
+STRUCTURE_FIELDS = ('host', 'siret', 'name', 'account', 'piste_app', 'service_code', 'contact')
+
+# Statuses decided for a whole group (account level), before any per-structure call.
+ACCOUNT_LEVEL = ('piste_auth_failed', 'account_rejected', 'password_expired', 'access_forbidden', 'api_unavailable')
+
+_ISO_DATE = re.compile(r'^(\d{4})-(\d{2})-(\d{2})')
+_FR_DATE = re.compile(r'^(\d{2})/(\d{2})/(\d{4})')
+
+
+def parse_date(value):
+    """A ``datetime.date`` from a date, a datetime, ``YYYY-MM-DD[...]``, ``DD/MM/YYYY`` or epoch
+    milliseconds (how Java services often serialise dates); None when it cannot be read."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, (int, float)):
+        try:
+            return datetime.datetime.fromtimestamp(value / 1000.0, tz=datetime.timezone.utc).date()
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    match = _ISO_DATE.match(text)
+    if match:
+        year, month, day = (int(x) for x in match.groups())
+    else:
+        match = _FR_DATE.match(text)
+        if not match:
+            return None
+        day, month, year = (int(x) for x in match.groups())
+    try:
+        return datetime.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _text(value):
+    """A plain optional string field: None and '' are 'absent'."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+class _Group(object):
+    """Structures sharing (environment, client_id, login): checked with one token and one account."""
+
+    def __init__(self, key, app, account, app_name):
+        self.key = key
+        self.app = app
+        self.account = account
+        self.app_name = app_name
+        self.sirets = []
+        self.entries = []
+        self.trace = Trace()
+        self.error = None
+        self.attached = {}
+        self.api_expiry = None
+        self.notes = []
+        self.results = {}
+
+    def add(self, index, siret):
+        self.entries.append(index)
+        if siret not in self.sirets:
+            self.sirets.append(siret)
+
+
+class _Result(object):
+    """Outcome of the per-structure call."""
+
+    def __init__(self, status, detail, id_structure_cpp=None, designation=None, trace=None):
+        self.status = status
+        self.detail = detail
+        self.id_structure_cpp = id_structure_cpp
+        self.designation = designation
+        self.trace = trace
+
+
+class BulkCheck(object):
+    """One run of the check. ``client`` is a ``_chorus_api.ChorusClient`` (only needed online)."""
+
+    def __init__(self, structures, accounts, piste_apps, online=True, concurrency=DEFAULT_CONCURRENCY,
+                 password_warning_days=DEFAULT_WARNING_DAYS, today=None, client=None):
+        self.structures = list(structures or [])
+        self.accounts = accounts or {}
+        self.piste_apps = piste_apps or {}
+        self.online = online
+        self.concurrency = max(1, int(concurrency or 1))
+        self.warning_days = int(password_warning_days if password_warning_days is not None else DEFAULT_WARNING_DAYS)
+        self.today = parse_date(today) if today is not None else datetime.date.today()
+        if self.today is None:
+            raise ValueError('today: must be a date (YYYY-MM-DD), got %r' % (today,))
+        self.client = client
+        self.entries = []
+        self.groups = {}
+        self._apps = {}
+        self._app_problems = {}
+        self._accounts = {}
+        self._account_problems = {}
+        self._api_expiry = {}
+
+    # -- offline ----------------------------------------------------------------------------------
+
+    def _check_apps(self):
+        if not isinstance(self.piste_apps, dict):
+            return
+        by_client = {}
+        for name, spec in self.piste_apps.items():
+            problems = []
+            if not isinstance(spec, dict):
+                self._app_problems[name] = ['piste_apps.%s: must be a dict with client_id, client_secret and environment' % name]
+                continue
+            client_id = _text(spec.get('client_id'))
+            secret = spec.get('client_secret')
+            environment = _text(spec.get('environment'))
+            if not isinstance(client_id, str) or not client_id:
+                problems.append('piste_apps.%s.client_id: is empty or not a string' % name)
+            if not isinstance(secret, str) or not secret.strip():
+                problems.append('piste_apps.%s.client_secret: is empty or not a string' % name)
+            if environment not in ids.ENVIRONMENTS:
+                problems.append('piste_apps.%s.environment: must be one of %s, got %r'
+                                % (name, ', '.join(ids.ENVIRONMENTS), environment))
+            if problems:
+                self._app_problems[name] = problems
+                continue
+            self._apps[name] = PisteApp(name, environment, client_id, secret)
+            by_client.setdefault((environment, client_id), []).append(name)
+        # One client_id is one application: two names giving it different secrets cannot both be right.
+        for (environment, client_id), names in by_client.items():
+            secrets = set(self._apps[n].client_secret for n in names)
+            if len(secrets) > 1:
+                for name in names:
+                    self._app_problems[name] = ['piste_app: %s share one client_id in %s with different client_secret '
+                                                '(conflicting definitions)' % (', '.join(sorted(names)), environment)]
+                    del self._apps[name]
+
+    def _check_accounts(self):
+        if not isinstance(self.accounts, dict):
+            return
+        for login, spec in self.accounts.items():
+            problems = []
+            problem = ids.login_problem(login)
+            if problem:
+                problems.append('account %s: login %s' % (login, problem))
+            if not isinstance(spec, dict):
+                self._account_problems[login] = problems + [
+                    'accounts.%s: must be a dict with password, password_changed_on and environment' % login]
+                continue
+            problem = ids.password_problem(spec.get('password'))
+            if problem:
+                problems.append('accounts.%s.password: %s' % (login, problem))
+            environment = _text(spec.get('environment'))
+            if environment not in ids.ENVIRONMENTS:
+                problems.append('accounts.%s.environment: must be one of %s, got %r'
+                                % (login, ', '.join(ids.ENVIRONMENTS), environment))
+            changed_on = spec.get('password_changed_on')
+            changed = parse_date(changed_on) if changed_on not in (None, '') else None
+            if changed_on not in (None, '') and changed is None:
+                problems.append('accounts.%s.password_changed_on: must be a date YYYY-MM-DD, got %r' % (login, changed_on))
+            if problems:
+                self._account_problems[login] = problems
+                continue
+            self._accounts[login] = {
+                'account': TechnicalAccount(login, spec['password']),
+                'environment': environment,
+                'changed_on': changed,
+            }
+
+    def _new_entry(self, index, raw):
+        if not isinstance(raw, dict):
+            raw = {}
+            problems = ['structures[%d]: must be a dict with at least siret' % index]
+        else:
+            problems = []
+        entry = dict((field, raw.get(field)) for field in STRUCTURE_FIELDS)
+        for field in ('account', 'piste_app'):
+            entry[field] = _text(entry[field])
+        entry.update({
+            'environment': None,
+            'status': None,
+            'warnings': [],
+            'detail': '',
+            'remediation': '',
+            'id_structure_cpp': None,
+            'designation': None,
+            'password_expires_on': None,
+            'days_left': None,
+        })
+        return entry, problems
+
+    def _offline(self):
+        self._check_apps()
+        self._check_accounts()
+        offline = []
+        for index, raw in enumerate(self.structures):
+            entry, problems = self._new_entry(index, raw)
+            siret = entry['siret']
+            if 'siret' not in (raw if isinstance(raw, dict) else {}):
+                problems.append('siret: is missing')
+            else:
+                problem = ids.siret_problem(siret)
+                if problem:
+                    problems.append('siret: %s' % problem)
+            app_name = entry['piste_app']
+            app = None
+            if not isinstance(self.piste_apps, dict):
+                problems.append('piste_apps: must be a dict of applications by name')
+            elif app_name is None:
+                problems.append('piste_app: is empty (set piste_app on the structure or chorus_piste_app on the host)')
+            elif not isinstance(app_name, str) or app_name not in self.piste_apps:
+                problems.append('piste_app: %r is not defined in chorus_piste_apps' % (app_name,))
+            elif app_name in self._app_problems:
+                problems.extend(self._app_problems[app_name])
+            else:
+                app = self._apps[app_name]
+                entry['environment'] = app.environment
+            login = entry['account']
+            account = None
+            missing = None
+            if login is None:
+                missing = 'no account is set for this structure'
+            elif not isinstance(self.accounts, dict):
+                problems.append('accounts: must be a dict of technical accounts by login')
+            elif not isinstance(login, str) or login not in self.accounts:
+                missing = 'account %s is not in chorus_accounts' % (login,)
+            elif login in self._account_problems:
+                problems.extend(self._account_problems[login])
+            else:
+                account = self._accounts[login]
+                if entry['environment'] is None:
+                    entry['environment'] = account['environment']
+                elif account['environment'] != app.environment:
+                    problems.append('account: %s is in environment %s but piste_app %s is in %s'
+                                    % (login, account['environment'], app_name, app.environment))
+                if not ids.login_shape_usual(login):
+                    entry['warnings'].append('login_shape_unusual')
+            offline.append((entry, problems, missing, app, account))
+            self.entries.append(entry)
+        self._conflicts(offline)
+        return offline
+
+    def _conflicts(self, offline):
+        """The same SIRET declared with different accounts in one environment: neither can be trusted."""
+        seen = {}
+        for index, (entry, _problems, _missing, _app, _account) in enumerate(offline):
+            if isinstance(entry['siret'], str) and entry['account'] is not None and entry['environment']:
+                seen.setdefault((entry['siret'], entry['environment']), []).append(index)
+        for (siret, environment), indexes in seen.items():
+            logins = []
+            for i in indexes:
+                if offline[i][0]['account'] not in logins:
+                    logins.append(offline[i][0]['account'])
+            if len(logins) < 2:
+                continue
+            where = ', '.join('%s on %s' % (offline[i][0]['account'], offline[i][0]['host'] or '?') for i in indexes)
+            for i in indexes:
+                offline[i][1].append('account: SIRET %s is declared %d times in %s with different accounts (%s)'
+                                     % (siret, len(indexes), environment, where))
+
+    # -- online -----------------------------------------------------------------------------------
+
+    def _check_group(self, group):
+        """Account-level calls; sets ``group.error`` or ``group.attached``."""
+        client, app, account, trace = self.client, group.app, group.account['account'], group.trace
+        try:
+            client.call(app, account, OP_TAUX_TVA, {}, trace)
+            answer = client.call(app, account, OP_ACTIVE_STRUCTURES, {}, trace)
+            group.attached = self._read_active_structures(answer)
+        except ChorusError as exc:
+            group.error = exc
+
+    def _read_expiry(self, group):
+        """``structures/v1/consulter`` once per group for ``dateExpirationMotPasseCompteTech``.
+
+        Run after the per-structure calls so that it targets a structure known to answer (a structure
+        without raccordement would give a 403 and no date)."""
+        if group.error is not None:
+            return
+        candidates = [s for s in group.sirets if s in group.attached and group.results[s].status == 'ok']
+        candidates += [s for s in group.sirets if s in group.attached and s not in candidates]
+        candidates += [s for s in group.attached if s not in candidates]
+        pick = next((group.attached[s][0] for s in candidates if group.attached[s][0] is not None), None)
+        if pick is None:
+            group.notes.append('password expiry not read from the API (no attached structure to consult)')
+            return
+        client, app, account = self.client, group.app, group.account['account']
+        try:
+            answer = client.call(app, account, OP_CONSULT_STRUCTURE, {'idStructureCPP': pick, 'codeLangue': 'FR'},
+                                 group.trace)
+        except ChorusError as exc:
+            group.notes.append('password expiry not read from the API (%s)' % exc)
+            return
+        info = answer.get('informationGenerales')
+        raw = info.get('dateExpirationMotPasseCompteTech') if isinstance(info, dict) else None
+        if raw in (None, ''):
+            return
+        expiry = parse_date(raw)
+        if expiry is None:
+            group.notes.append('dateExpirationMotPasseCompteTech not understood, ignored')
+        else:
+            group.api_expiry = expiry
+
+    def _read_active_structures(self, answer):
+        code = code_retour(answer)
+        items = answer.get('listeStructures')
+        if items is None and code in EMPTY_RESULT_CODES:
+            items = []
+        if code is None or (code != 0 and code not in EMPTY_RESULT_CODES) or not isinstance(items, list):
+            raise UnreadableAnswer('unexpected answer on /cpro/%s (codeRetour %s, listeStructures %s)'
+                                   % (OP_ACTIVE_STRUCTURES, answer.get('codeRetour'),
+                                      'absent' if items is None else type(items).__name__),
+                                   path='/cpro/' + OP_ACTIVE_STRUCTURES, code_retour=code, cause='unreadable answer')
+        attached = {}
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            siret = item.get('identifiant') or item.get('identifiantStructure')
+            if isinstance(siret, str) and siret not in attached:
+                attached[siret] = (item.get('idStructureCPP'), item.get('designationStructure'))
+        return attached
+
+    def _check_structure(self, group, siret):
+        trace = Trace()
+        client, app, account = self.client, group.app, group.account['account']
+        try:
+            if siret in group.attached:
+                id_cpp, designation = group.attached[siret]
+                body = {
+                    'idDestinataire': id_cpp,
+                    'typeDemandePaiement': 'FACTURE',
+                    'paramRecherche': {'pageResultatDemandee': 1, 'nbResultatsParPage': 1, 'nbResultatsMaximum': 1},
+                }
+                answer = client.call(app, account, OP_SEARCH_INVOICES, body, trace)
+                code = code_retour(answer)
+                if code == 0 or code in EMPTY_RESULT_CODES:
+                    return _Result('ok', 'account accepted, structure attached (idStructureCPP %s), invoice search '
+                                   'answered codeRetour %s' % (id_cpp, code), id_cpp, designation, trace)
+                return _Result('api_unavailable', 'unexpected codeRetour %s%s on /cpro/%s'
+                               % (answer.get('codeRetour'), self._libelle(answer), OP_SEARCH_INVOICES), id_cpp, designation, trace)
+            body = {'structure': {'identifiantStructure': siret, 'typeIdentifiantStructure': 'SIRET'}}
+            answer = client.call(app, account, OP_SEARCH_STRUCTURE, body, trace)
+            return self._read_search(siret, answer, trace)
+        except ChorusError as exc:
+            id_cpp, designation = group.attached.get(siret, (None, None))
+            return _Result(status_of(exc), str(exc), id_cpp, designation, trace)
+
+    def _read_search(self, siret, answer, trace):
+        code = code_retour(answer)
+        items = answer.get('listeStructures')
+        if code == 0 and not isinstance(items, list):
+            return _Result('api_unavailable', 'unexpected answer on /cpro/%s (codeRetour 0 without listeStructures)'
+                           % OP_SEARCH_STRUCTURE, trace=trace)
+        found = None
+        items = items if isinstance(items, list) else []
+        for item in items:
+            if isinstance(item, dict) and item.get('identifiantStructure') == siret:
+                found = item
+                break
+        if found is None and len(items) == 1 and isinstance(items[0], dict) \
+                and not items[0].get('identifiantStructure') and items[0].get('idStructureCPP'):
+            found = items[0]
+        if found is None:
+            return _Result('structure_unknown', 'SIRET %s not found by /cpro/%s (codeRetour %s%s)'
+                           % (siret, OP_SEARCH_STRUCTURE, answer.get('codeRetour'), self._libelle(answer)), trace=trace)
+        return _Result('not_attached', 'account accepted but SIRET %s is not among its active structures '
+                       '(/cpro/%s); the structure exists in Chorus Pro (idStructureCPP %s)'
+                       % (siret, OP_ACTIVE_STRUCTURES, found.get('idStructureCPP')),
+                       found.get('idStructureCPP'), found.get('designationStructure'), trace)
+
+    def _libelle(self, answer):
+        libelle = answer.get('libelle') if isinstance(answer, dict) else None
+        if not libelle:
+            return ''
+        text = ' '.join(str(libelle).split())[:120]
+        return ', %s' % (self.client.scrub(text),)
+
+    def _pool_map(self, func, items):
+        if not items:
+            return []
+        if len(items) == 1 or self.concurrency == 1:
+            return [func(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
+            return list(pool.map(func, items))
+
+    def _online(self, offline):
+        for index, (entry, problems, missing, app, account) in enumerate(offline):
+            if problems or missing:
+                continue
+            key = (app.environment, app.client_id, entry['account'])
+            group = self.groups.get(key)
+            if group is None:
+                group = self.groups[key] = _Group(key, app, account, app.name)
+            group.add(index, entry['siret'])
+        groups = list(self.groups.values())
+        self._pool_map(self._check_group, groups)
+        tasks = [(g, s) for g in groups if g.error is None for s in g.sirets]
+        results = self._pool_map(lambda task: self._check_structure(*task), tasks)
+        for (group, siret), result in zip(tasks, results):
+            group.results[siret] = result
+        self._pool_map(self._read_expiry, groups)
+        # The expiry date belongs to the account, not to the application it was read with.
+        for group in groups:
+            if group.api_expiry is not None:
+                self._api_expiry.setdefault((group.key[0], group.key[2]), group.api_expiry)
+
+    # -- assembly ---------------------------------------------------------------------------------
+
+    def _expiry(self, account, group):
+        if group is not None and group.api_expiry is not None:
+            return group.api_expiry, 'API dateExpirationMotPasseCompteTech'
+        api_expiry = self._api_expiry.get((account['environment'], account['account'].login))
+        if api_expiry is not None:
+            return api_expiry, 'API dateExpirationMotPasseCompteTech'
+        if account is not None and account['changed_on'] is not None:
+            return (account['changed_on'] + datetime.timedelta(days=PASSWORD_LIFETIME_DAYS),
+                    'password_changed_on + %d days' % PASSWORD_LIFETIME_DAYS)
+        return None, None
+
+    def _finish(self, entry, status, details, account, group, retried=False):
+        warnings = entry['warnings']
+        expires_on = source = None
+        if account is not None and status not in ('invalid_input', 'missing_account'):
+            expires_on, source = self._expiry(account, group)
+        days_left = (expires_on - self.today).days if expires_on is not None else None
+        if status == 'account_rejected' and days_left is not None and days_left < 0:
+            status = 'password_expired'
+        if status == 'ok' and days_left is not None and days_left <= self.warning_days:
+            status = 'password_expiring'
+        if account is not None and status not in ('invalid_input', 'missing_account'):
+            if expires_on is None:
+                warnings.append('expiry_unknown')
+                details.append('password expiry unknown (no API date, no password_changed_on)')
+            else:
+                details.append('password expires on %s (%d days left; from %s)' % (expires_on.isoformat(), days_left, source))
+                if days_left < 0 and status != 'password_expired':
+                    warnings.append('password_expired')
+                elif 0 <= days_left <= self.warning_days and status != 'password_expiring':
+                    warnings.append('password_expiring')
+        if retried:
+            warnings.append('retried')
+        entry['status'] = status
+        entry['detail'] = '; '.join(d for d in details if d)
+        entry['password_expires_on'] = expires_on.isoformat() if expires_on is not None else None
+        entry['days_left'] = days_left
+        entry['remediation'] = remediation(
+            status, siret=entry['siret'] if isinstance(entry['siret'], str) else None, account=entry['account'],
+            piste_app=entry['piste_app'], environment=entry['environment'], detail=entry['detail'],
+            password_expires_on=entry['password_expires_on'], days_left=days_left)
+
+    def _assemble(self, offline):
+        group_of = {}
+        for group in self.groups.values():
+            for index in group.entries:
+                group_of[index] = group
+        for index, (entry, problems, missing, _app, account) in enumerate(offline):
+            if problems:
+                self._finish(entry, 'invalid_input', list(problems), account, None)
+            elif missing:
+                self._finish(entry, 'missing_account', [missing], None, None)
+            elif not self.online:
+                self._finish(entry, 'unchecked', ['offline checks passed; online checks skipped (online: false)'],
+                             account, None)
+            else:
+                group = group_of[index]
+                if group.error is not None:
+                    result = _Result(status_of(group.error), str(group.error))
+                else:
+                    result = group.results[entry['siret']]
+                    entry['id_structure_cpp'] = result.id_structure_cpp
+                    entry['designation'] = result.designation
+                retried = group.trace.retries > 0 or (result.trace is not None and result.trace.retries > 0)
+                self._finish(entry, result.status, [result.detail] + group.notes, account, group, retried)
+
+    def _account_summaries(self, offline):
+        summaries = {}
+        group_of = {}
+        for group in self.groups.values():
+            for index in group.entries:
+                group_of[index] = group
+        for index, (entry, _problems, _missing, app, account) in enumerate(offline):
+            login = entry['account']
+            if login is None or not isinstance(login, str) or not isinstance(self.accounts, dict) or login not in self.accounts:
+                continue
+            app_name = entry['piste_app'] if isinstance(entry['piste_app'], str) else None
+            key = (entry['environment'], app_name, login)
+            summary = summaries.get(key)
+            if summary is None:
+                summary = summaries[key] = {
+                    'login': login, 'environment': entry['environment'], 'piste_app': app_name,
+                    'status': None, 'structures': 0, 'password_expires_on': None, 'days_left': None,
+                    'detail': '', '_group': None, '_invalid': False, '_why': '',
+                }
+            why = self._account_level_problem(entry, app, login)
+            if why and not summary['_invalid']:
+                summary['_invalid'], summary['_why'] = True, why
+            summary['structures'] += 1
+            if index in group_of:
+                summary['_group'] = group_of[index]
+            if entry['password_expires_on'] and not summary['password_expires_on']:
+                summary['password_expires_on'] = entry['password_expires_on']
+                summary['days_left'] = entry['days_left']
+        result = []
+        for summary in summaries.values():
+            group = summary.pop('_group')
+            if summary.pop('_invalid'):
+                summary['status'] = 'invalid_input'
+                summary['detail'] = summary.pop('_why')
+            elif group is None:
+                summary['status'] = 'unchecked'
+                summary['detail'] = 'not checked online: %s' % (
+                    'online: false' if not self.online else 'none of its structures passed the offline checks')
+            elif group.error is not None:
+                status = status_of(group.error)
+                if status == 'account_rejected' and summary['days_left'] is not None and summary['days_left'] < 0:
+                    status = 'password_expired'
+                summary['status'] = status
+                summary['detail'] = str(group.error)
+            else:
+                days = summary['days_left']
+                summary['status'] = 'password_expiring' if days is not None and days <= self.warning_days else 'ok'
+                summary['detail'] = '; '.join(['account accepted, %d active structure(s) visible' % len(group.attached)]
+                                              + group.notes)
+            summary.pop('_why', None)
+            result.append(summary)
+        return result
+
+    def _account_level_problem(self, entry, app, login):
+        """Why the account or application definition itself is invalid, or None."""
+        if login in self._account_problems:
+            return '; '.join(self._account_problems[login])
+        if isinstance(entry['piste_app'], str) and entry['piste_app'] in self._app_problems:
+            return '; '.join(self._app_problems[entry['piste_app']])
+        account = self._accounts.get(login)
+        if app is not None and account is not None and account['environment'] != app.environment:
+            return 'account in %s, piste_app %s in %s' % (account['environment'], app.name, app.environment)
+        return None
+
+    def run(self):
+        offline = self._offline()
+        if self.online and any(not problems and not missing for _e, problems, missing, _a, _b in offline):
+            if self.client is None:
+                raise ValueError('an API client is needed for online checks')
+            self._online(offline)
+        self._assemble(offline)
+        counts = dict((status, 0) for status in STATUSES)
+        by_host = {}
+        for entry in self.entries:
+            counts[entry['status']] += 1
+            by_host.setdefault(str(entry['host']) if entry['host'] is not None else '', []).append(entry)
+        return {
+            'structures': self.entries,
+            'by_host': by_host,
+            'counts': counts,
+            'accounts': self._account_summaries(offline),
+            'api_calls': dict(self.client.calls) if self.client is not None else {},
+        }
+
+
+def run_check(structures, accounts, piste_apps, client=None, **options):
+    """Check every structure; see ``BulkCheck`` and the module's RETURN for the result's shape."""
+    return BulkCheck(structures, accounts, piste_apps, client=client, **options).run()

@@ -1,0 +1,594 @@
+# -*- coding: utf-8 -*-
+# Copyright: chorus.corail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# FOR INTERNAL COLLECTION USE ONLY: this module may change in any release.
+"""HTTP client for PISTE OAuth and the Chorus Pro API (chorus-pro-api.md sections 1 to 4).
+
+One pooled ``requests.Session`` per run, one token per (token URL, client_id) reused until
+shortly before it expires, one fresh token and one retry on any 401, bounded retries with
+exponential backoff and jitter on 429 / 500 / 502 / 503 / 504, timeouts and connection errors.
+
+Secrets (client secrets, technical passwords, tokens, the ``cpro-account`` value) never reach an
+exception, a repr or a message: error messages are built from HTTP status codes, URL paths and a
+few short fields of the answer (``codeRetour``, ``libelle``, OAuth ``error``), and every message
+is scrubbed of the secrets the client knows before it leaves this module.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import email.utils
+import json
+import random
+import threading
+import time
+import traceback
+
+from urllib.parse import urlsplit
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+
+from ansible_collections.chorus.corail.plugins.module_utils._connection import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    urls_for,
+)
+
+JSON_CONTENT_TYPE = 'application/json;charset=utf-8'
+RETRY_STATUS_CODES = (429, 500, 502, 503, 504)  # read-only calls: a 500 during maintenance is worth one more try
+EMPTY_RESULT_CODES = (20000,)  # "La recherche n'a retourné aucun résultat" is an empty list, not an error
+
+# Refresh a token this long before PISTE says it expires (OCA uses 240 s on the 3600 s tokens).
+TOKEN_MARGIN_MIN = 60.0
+TOKEN_MARGIN_MAX = 240.0
+
+_MASK = '********'
+_MAX_FIELD = 160
+
+
+class ChorusError(Exception):
+    """Base of every error the client raises. ``status`` is the status-vocabulary name it maps to.
+
+    The message only holds status codes, URL paths and short fields of the answer.
+    """
+
+    status = 'api_unavailable'
+
+    def __init__(self, message, http_status=None, path=None, code_retour=None, libelle=None, cause=None, retries=0):
+        super(ChorusError, self).__init__(message)
+        self.message = message
+        self.http_status = http_status
+        self.path = path
+        self.code_retour = code_retour
+        self.libelle = libelle
+        self.cause = cause
+        self.retries = retries  # transient errors retried before this one was final
+
+    def __str__(self):
+        return self.message
+
+    def __repr__(self):
+        return '%s(%r)' % (type(self).__name__, self.message)
+
+
+class PisteAuthError(ChorusError):
+    """The token endpoint refused the PISTE application (client_id / client_secret / environment)."""
+
+    status = 'piste_auth_failed'
+
+
+class AccountRejected(ChorusError):
+    """HTTP 401 on the technical account, again after a fresh token."""
+
+    status = 'account_rejected'
+
+
+class AccessForbidden(ChorusError):
+    """HTTP 403: no raccordement, API not subscribed on the PISTE application, wrong environment."""
+
+    status = 'access_forbidden'
+
+
+class ApiUnavailable(ChorusError):
+    """5xx, timeouts, connection errors, 429 after the retries, unexpected HTTP status."""
+
+    status = 'api_unavailable'
+
+
+class UnreadableAnswer(ApiUnavailable):
+    """An answer the client cannot read (not JSON, missing fields)."""
+
+
+class BusinessError(ApiUnavailable):
+    """HTTP 400 with a ``codeRetour`` / ``libelle`` body: a refusal the caller may interpret."""
+
+
+def status_of(error):
+    """The status-vocabulary name for an exception raised by this client (or anything else)."""
+    if isinstance(error, ChorusError):
+        return error.status
+    return 'api_unavailable'
+
+
+class PisteApp(object):
+    """A PISTE application. The secret is kept out of repr and str."""
+
+    __slots__ = ('name', 'environment', 'client_id', '_client_secret')
+
+    def __init__(self, name, environment, client_id, client_secret):
+        self.name = name
+        self.environment = environment
+        self.client_id = client_id
+        self._client_secret = client_secret
+
+    @property
+    def client_secret(self):
+        return self._client_secret
+
+    def __repr__(self):
+        return 'PisteApp(name=%r, environment=%r)' % (self.name, self.environment)
+
+    __str__ = __repr__
+
+
+class TechnicalAccount(object):
+    """A Chorus Pro technical account. The password is kept out of repr and str."""
+
+    __slots__ = ('login', '_password')
+
+    def __init__(self, login, password):
+        self.login = login
+        self._password = password
+
+    @property
+    def password(self):
+        return self._password
+
+    def cpro_account(self):
+        """``base64(utf-8 "login:password")`` with no prefix (chorus-pro-api.md section 1)."""
+        raw = ('%s:%s' % (self.login, self._password)).encode('utf-8')
+        return base64.b64encode(raw).decode('ascii')
+
+    def __repr__(self):
+        return 'TechnicalAccount(login=%r)' % (self.login,)
+
+    __str__ = __repr__
+
+
+class Trace(object):
+    """What happened during the calls made for one group or structure: retries and their causes."""
+
+    def __init__(self):
+        self.retries = 0
+        self.causes = []
+
+    def retried(self, cause):
+        self.retries += 1
+        if cause not in self.causes:
+            self.causes.append(cause)
+
+
+class _Token(object):
+    __slots__ = ('value', 'expires_at')
+
+    def __init__(self, value, expires_at):
+        self.value = value
+        self.expires_at = expires_at
+
+    def __repr__(self):
+        return '_Token(expires_at=%r)' % (self.expires_at,)
+
+
+def token_margin(expires_in):
+    """Seconds before expiry at which a token is renewed: 60 to 240 s, at most half its life."""
+    margin = min(TOKEN_MARGIN_MAX, max(TOKEN_MARGIN_MIN, expires_in / 15.0))
+    return min(margin, expires_in / 2.0)
+
+
+def parse_retry_after(value, now=None):
+    """Seconds asked by a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _short(value):
+    """A server-supplied text field, cut short and on one line."""
+    if value is None:
+        return None
+    text = ' '.join(str(value).split())
+    if len(text) > _MAX_FIELD:
+        text = text[:_MAX_FIELD - 3] + '...'
+    return text
+
+
+def _path_of(url):
+    """The path of a URL: never the host's user-info, query string or fragment."""
+    try:
+        return urlsplit(url).path or '/'
+    except ValueError:
+        return '(invalid URL)'
+
+
+class ChorusClient(object):
+    """Calls PISTE and Chorus Pro for any number of applications, accounts and environments.
+
+    ``oauth_url`` / ``api_url`` override the environment's URLs (sandbox, reverse proxy).
+    ``proxy`` is used for every call when given; otherwise the environment proxies
+    (``HTTPS_PROXY``, ``NO_PROXY``...) are honoured by requests.
+    """
+
+    def __init__(self, oauth_url=None, api_url=None, validate_certs=True, ca_path=None, proxy=None,
+                 timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, concurrency=8,
+                 backoff_factor=0.5, backoff_max=30.0, retry_after_max=60.0,
+                 sleep=None, clock=None, rng=None):
+        if not HAS_REQUESTS:
+            raise RuntimeError('the Python library "requests" is required')
+        self.oauth_url = oauth_url or None
+        self.api_url = api_url or None
+        self.timeout = float(timeout if timeout is not None else DEFAULT_TIMEOUT)
+        self.retries = max(0, int(retries if retries is not None else DEFAULT_RETRIES))
+        self.backoff_factor = float(backoff_factor)
+        self.backoff_max = float(backoff_max)
+        self.retry_after_max = float(retry_after_max)
+        self._sleep = sleep if sleep is not None else time.sleep
+        self._clock = clock if clock is not None else time.monotonic
+        self._rng = rng if rng is not None else random.Random()
+
+        self.session = requests.Session()
+        pool = max(1, int(concurrency or 1))
+        # A few hosts (token + API, two environments at most); each pool as wide as the thread pool.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
+        self.session.mount('https://', adapter)
+        self.session.mount('http://', adapter)
+        # Passed on each request: requests lets REQUESTS_CA_BUNDLE and the *_PROXY variables override
+        # session-level settings (psf/requests#3829), which would silently ignore these options.
+        if not validate_certs:
+            self.verify = False
+            try:
+                requests.packages.urllib3.disable_warnings(  # pylint: disable=no-member
+                    requests.packages.urllib3.exceptions.InsecureRequestWarning)  # pylint: disable=no-member
+            except AttributeError:
+                pass
+        else:
+            self.verify = ca_path or True
+        self.proxies = {'http': proxy, 'https': proxy} if proxy else None
+
+        self._lock = threading.Lock()
+        self._tokens = {}
+        self._token_locks = {}
+        self._secrets = set()
+        self.calls = {}
+
+    def __repr__(self):
+        return 'ChorusClient(oauth_url=%r, api_url=%r)' % (self.oauth_url, self.api_url)
+
+    def close(self):
+        self.session.close()
+
+    # -- secrets and messages ---------------------------------------------------------------
+
+    def _register_secret(self, *values):
+        with self._lock:
+            for value in values:
+                if value and len(value) >= 4:
+                    self._secrets.add(value)
+
+    def scrub(self, text):
+        """Replace every secret the client knows by a mask (defence in depth for server texts)."""
+        if not text:
+            return text
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            if secret in text:
+                text = text.replace(secret, _MASK)
+        return text
+
+    def _error(self, cls, message, **kwargs):
+        for key in ('libelle', 'cause'):
+            if kwargs.get(key) is not None:
+                kwargs[key] = self.scrub(_short(kwargs[key]))
+        return cls(self.scrub(message), **kwargs)
+
+    # -- transport ------------------------------------------------------------------------------
+
+    def _count(self, path):
+        with self._lock:
+            self.calls[path] = self.calls.get(path, 0) + 1
+
+    def _delay(self, attempt, retry_after=None):
+        if retry_after is not None:
+            delay = min(self.retry_after_max, retry_after)
+            return delay + self._rng.uniform(0, min(1.0, self.backoff_factor))
+        ceiling = min(self.backoff_max, self.backoff_factor * (2 ** attempt))
+        # "equal jitter": at least half the exponential step, so retries still spread out
+        return ceiling / 2.0 + self._rng.uniform(0, ceiling / 2.0)
+
+    def _send(self, method, url, trace=None, **kwargs):
+        """One request with bounded retries. Returns the final ``requests.Response``."""
+        path = _path_of(url)
+        kwargs.setdefault('timeout', (self.timeout, self.timeout))
+        if self.verify is not True:
+            kwargs['verify'] = self.verify
+        if self.proxies:
+            kwargs['proxies'] = self.proxies
+        attempt = 0
+        while True:
+            self._count(path)
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except requests.exceptions.SSLError:
+                raise self._error(ApiUnavailable, 'TLS error on %s (certificate not trusted? see validate_certs and ca_path)'
+                                  % path, path=path, cause='tls') from None
+            except requests.exceptions.Timeout as exc:
+                cause = 'timeout' if not isinstance(exc, requests.exceptions.ConnectTimeout) else 'connect timeout'
+                if attempt < self.retries:
+                    self._retry(trace, cause, attempt)
+                    attempt += 1
+                    continue
+                raise self._error(ApiUnavailable, '%s on %s after %d retries (timeout %ss)'
+                                  % (cause, path, attempt, _num(self.timeout)), path=path, cause=cause,
+                                  retries=attempt) from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                cause = 'proxy error' if isinstance(exc, requests.exceptions.ProxyError) else 'connection error'
+                if attempt < self.retries:
+                    self._retry(trace, cause, attempt)
+                    attempt += 1
+                    continue
+                raise self._error(ApiUnavailable, '%s on %s after %d retries' % (cause, path, attempt),
+                                  path=path, cause=cause, retries=attempt) from None
+            except requests.exceptions.RequestException as exc:
+                raise self._error(ApiUnavailable, 'request to %s failed (%s)' % (path, type(exc).__name__),
+                                  path=path, cause=type(exc).__name__) from None
+            if response.status_code in RETRY_STATUS_CODES and attempt < self.retries:
+                retry_after = parse_retry_after(response.headers.get('Retry-After'))
+                response.close()
+                self._retry(trace, 'HTTP %d' % response.status_code, attempt, retry_after)
+                attempt += 1
+                continue
+            response.retries = attempt
+            return response
+
+    def _retry(self, trace, cause, attempt, retry_after=None):
+        if trace is not None:
+            trace.retried(cause)
+        self._sleep(self._delay(attempt, retry_after))
+
+    def _retries_exhausted(self, response, path):
+        code = response.status_code
+        what = 'rate limited (HTTP 429)' if code == 429 else 'HTTP %d' % code
+        return self._error(ApiUnavailable, '%s on %s after %d retries' % (what, path, response.retries),
+                           http_status=code, path=path, cause='HTTP %d' % code, retries=response.retries)
+
+    # -- PISTE token ----------------------------------------------------------------------------
+
+    def urls(self, environment):
+        return urls_for(environment, self.oauth_url, self.api_url)
+
+    def _token_lock(self, key):
+        with self._lock:
+            lock = self._token_locks.get(key)
+            if lock is None:
+                lock = self._token_locks[key] = threading.Lock()
+            return lock
+
+    def token(self, app, trace=None, stale=None):
+        """A valid access token for ``app``; a new one when the cached one is ``stale``.
+
+        Failures are cached too: a refused application is asked once per run, not once per account.
+        """
+        oauth_url = self.urls(app.environment)[0]
+        key = (oauth_url, app.client_id)
+        with self._token_lock(key):
+            entry = self._tokens.get(key)
+            if isinstance(entry, ChorusError):
+                if entry.retries and trace is not None:
+                    trace.retried(entry.cause or 'token')  # the shared token request was retried
+                raise type(entry)(entry.message, http_status=entry.http_status, path=entry.path,
+                                  code_retour=entry.code_retour, libelle=entry.libelle, cause=entry.cause,
+                                  retries=entry.retries)
+            if entry is not None and entry.value != stale and self._clock() < entry.expires_at:
+                return entry.value
+            try:
+                entry = self._fetch_token(app, oauth_url, trace)
+            except ChorusError as exc:
+                self._tokens[key] = exc
+                raise
+            self._tokens[key] = entry
+            return entry.value
+
+    def _fetch_token(self, app, oauth_url, trace):
+        self._register_secret(app.client_secret)
+        path = _path_of(oauth_url)
+        data = {
+            'grant_type': 'client_credentials',
+            'client_id': app.client_id,
+            'client_secret': app.client_secret,
+            'scope': 'openid',
+        }
+        started = self._clock()
+        response = self._send('POST', oauth_url, trace=trace, data=data, headers={'Accept': 'application/json'})
+        try:
+            code = response.status_code
+            if code in RETRY_STATUS_CODES:
+                raise self._retries_exhausted(response, path)
+            body = _json_or_none(response)
+            if code == 200:
+                return self._read_token(body, path, started)
+            if code >= 500:
+                raise self._error(ApiUnavailable, 'token endpoint %s answered HTTP %d' % (path, code),
+                                  http_status=code, path=path, cause='HTTP %d' % code)
+            error = description = None
+            if isinstance(body, dict):
+                error, description = _short(body.get('error')), _short(body.get('error_description'))
+            why = ', '.join(x for x in (error, description) if x)
+            raise self._error(PisteAuthError, 'token endpoint %s refused PISTE application %s: HTTP %d%s'
+                              % (path, app.name, code, ' (%s)' % why if why else ''),
+                              http_status=code, path=path, libelle=why or None)
+        finally:
+            response.close()
+
+    def _read_token(self, body, path, started):
+        if not isinstance(body, dict):
+            raise self._error(UnreadableAnswer, 'token endpoint %s answered HTTP 200 without a JSON object' % path,
+                              http_status=200, path=path, cause='unreadable token answer')
+        value = body.get('access_token')
+        expires_in = body.get('expires_in')
+        if isinstance(expires_in, str) and expires_in.isdigit():
+            expires_in = int(expires_in)
+        problems = []
+        if not isinstance(value, str) or not value:
+            problems.append('access_token')
+        if not body.get('token_type'):
+            problems.append('token_type')
+        if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
+            problems.append('expires_in')
+        if problems:
+            raise self._error(UnreadableAnswer, 'token endpoint %s answered without a valid %s'
+                              % (path, ', '.join(problems)), http_status=200, path=path, cause='unreadable token answer')
+        self._register_secret(value)
+        return _Token(value, started + expires_in - token_margin(expires_in))
+
+    # -- Chorus Pro -----------------------------------------------------------------------------
+
+    def call(self, app, account, operation, body=None, trace=None):
+        """``POST <api>/cpro/<operation>`` with a JSON body; returns the JSON object of the answer.
+
+        Raises AccountRejected on a second 401, AccessForbidden on 403, BusinessError on 400 with
+        ``codeRetour``, ApiUnavailable (or UnreadableAnswer) otherwise. HTTP 200 answers are
+        returned whatever their ``codeRetour``: the caller knows which codes mean "empty".
+        """
+        api_url = self.urls(app.environment)[1]
+        url = '%s/cpro/%s' % (api_url, operation.lstrip('/'))
+        path = _path_of(url)
+        cpro_account = account.cpro_account()
+        self._register_secret(account.password, cpro_account)
+        payload = json.dumps(body if body is not None else {}).encode('utf-8')
+
+        token = self.token(app, trace)
+        response = self._post_api(url, token, cpro_account, payload, trace)
+        if response.status_code == 401:
+            first = _www_authenticate_reason(response)
+            response.close()
+            token = self.token(app, trace, stale=token)
+            response = self._post_api(url, token, cpro_account, payload, trace)
+            if response.status_code == 401:
+                reason = _www_authenticate_reason(response) or first
+                response.close()
+                raise self._error(AccountRejected, 'HTTP 401 on %s for technical account %s, again with a fresh token%s'
+                                  % (path, account.login, ' (%s)' % reason if reason else ''),
+                                  http_status=401, path=path, libelle=reason)
+        try:
+            return self._read_answer(response, path)
+        finally:
+            response.close()
+
+    def _post_api(self, url, token, cpro_account, payload, trace):
+        headers = {
+            'Authorization': 'Bearer %s' % token,
+            'cpro-account': cpro_account,
+            'Content-Type': JSON_CONTENT_TYPE,
+            'Accept': JSON_CONTENT_TYPE,
+        }
+        return self._send('POST', url, trace=trace, data=payload, headers=headers)
+
+    def _read_answer(self, response, path):
+        code = response.status_code
+        if code in RETRY_STATUS_CODES:
+            raise self._retries_exhausted(response, path)
+        body = _json_or_none(response)
+        fields = _business_fields(body)
+        if code == 200:
+            if not isinstance(body, dict):
+                raise self._error(UnreadableAnswer, 'HTTP 200 on %s without a JSON object' % path,
+                                  http_status=code, path=path, cause='unreadable answer')
+            return body
+        if code == 403:
+            raise self._error(AccessForbidden, 'HTTP 403 on %s (%s)' % (path, _forbidden_body(response, body)),
+                              http_status=code, path=path, code_retour=fields[0], libelle=fields[1])
+        if code == 400 and fields[0] is not None:
+            raise self._error(BusinessError, 'HTTP 400 on %s: codeRetour %s%s'
+                              % (path, fields[0], ' (%s)' % fields[1] if fields[1] else ''),
+                              http_status=code, path=path, code_retour=fields[0], libelle=fields[1])
+        raise self._error(ApiUnavailable, 'unexpected HTTP %d on %s%s'
+                          % (code, path, ' (codeRetour %s)' % fields[0] if fields[0] is not None else ''),
+                          http_status=code, path=path, code_retour=fields[0], libelle=fields[1],
+                          cause='HTTP %d' % code)
+
+
+def code_retour(answer):
+    """``codeRetour`` of an answer as an int (0 when absent), or None when it is not a number."""
+    value = answer.get('codeRetour', 0) if isinstance(answer, dict) else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip('-').isdigit():
+        return int(value)
+    return None
+
+
+def _num(value):
+    return int(value) if float(value).is_integer() else value
+
+
+def _json_or_none(response):
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _business_fields(body):
+    if not isinstance(body, dict):
+        return None, None
+    code = body.get('codeRetour')
+    if isinstance(code, bool) or not isinstance(code, (int, str)):
+        code = None
+    return code, _short(body.get('libelle'))
+
+
+def _forbidden_body(response, body):
+    """Describe a 403 body without quoting it: an empty body and an echoed request mean different things."""
+    if not response.content or body in ({}, []):
+        return 'empty body: no API raccordement for this application and structure, API not subscribed ' \
+               'on the PISTE application, or wrong environment'
+    code, libelle = _business_fields(body)
+    if code is not None:
+        return 'codeRetour %s%s' % (code, ', %s' % libelle if libelle else '')
+    return 'request refused: no API raccordement for this application and structure, or API not subscribed'
+
+
+def _www_authenticate_reason(response):
+    """``error_description`` of a PISTE ``WWW-Authenticate`` header, or the ``libelle`` of the body."""
+    header = response.headers.get('WWW-Authenticate') or ''
+    marker = 'error_description="'
+    if marker in header:
+        return _short(header.split(marker, 1)[1].split('"', 1)[0])
+    return _business_fields(_json_or_none(response))[1]

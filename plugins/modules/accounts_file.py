@@ -1,0 +1,249 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: chorus.corail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: accounts_file
+author: chorus.corail developers
+version_added: 0.1.0
+short_description: Record one technical account in a vault-protected chorus_accounts vars file
+description:
+  - Adds, updates or removes the entry of one technical login (compte technique) in a vars file holding
+    C(chorus_accounts), typically C(<inventory>/group_vars/all/chorus_accounts.yml).
+  - The password arrives already vault-encrypted (the C(ansible.builtin.vault) filter); the module never sees
+    the clear password, never decrypts anything and refuses a value that is not vault ciphertext.
+  - Only the text of the edited entry changes. The other accounts' ciphertexts, comments and other variables
+    stay byte for byte as they were, and the result is parsed back before it replaces the file; if anything
+    but the intended entry would change, nothing is written.
+  - Writes atomically (temporary file in the same directory, then rename), sets O(mode) (C(0600) by
+    default) and can keep a backup. The file is created, with its directory, when missing.
+  - The file must use block style for C(chorus_accounts) (one C(login:) line per account, as this module
+    writes it); a one-line flow mapping other than C({}) is refused rather than rewritten.
+  - This module runs on the controller, where the inventory lives (delegate it to C(localhost), or run it in a
+    play on C(localhost)). It needs PyYAML, which ansible-core already requires.
+extends_documentation_fragment:
+  - chorus.corail.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would change without writing.
+  diff_mode:
+    support: full
+    details: Shows the edited entry before and after, the password replaced by C(<vault-encrypted>).
+  platform:
+    support: full
+    platforms: posix
+  idempotent:
+    description: When run twice in a row with the same arguments, the second run reports no change.
+    support: partial
+    details: >-
+      Metadata updates are idempotent. A new O(vaulted_password) always counts as a change, because vault
+      ciphertext is salted and the module cannot tell, without decrypting, that it holds the same password.
+options:
+  path:
+    description: The vars file.
+    type: path
+    required: true
+  login:
+    description: The technical login, key of the entry (C(TECH_...@cpp2017.fr) or C(TECH_1_...@cpro.fr)).
+    type: str
+    required: true
+  state:
+    description: C(present) adds or updates the entry, C(absent) removes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  vaulted_password:
+    description:
+      - The password as vault ciphertext (C($ANSIBLE_VAULT;...)), for example
+        C("{{ password | ansible.builtin.vault(vault_secret, vault_id='integrator') }}").
+      - Required to add an entry; omitted, an existing entry keeps its password and only the other fields change.
+    type: str
+  password_changed_on:
+    description: Day the password was set, C(YYYY-MM-DD); its expiry is 424 days later.
+    type: str
+  environment:
+    description: Chorus Pro environment the account lives in.
+    type: str
+    choices: [qualification, production]
+  validated:
+    description: Whether Chorus Pro accepted the login and password when they were recorded.
+    type: bool
+  last_check_status:
+    description: Status of the last online check (a status of the collection's vocabulary, for example C(ok) or C(access_forbidden)).
+    type: str
+  last_check_detail:
+    description: What the last online check found, in words.
+    type: str
+  last_check_on:
+    description: Day of the last online check, C(YYYY-MM-DD).
+    type: str
+  mode:
+    description: Permissions of the file, set on every write and checked on every run.
+    type: raw
+    default: '0600'
+  backup:
+    description: Keep a copy of the previous file next to it (its name ends with C(~), so Ansible does not load it as vars).
+    type: bool
+    default: false
+notes:
+  - Why not load and dump the file with Ansible's YAML loader? In ansible-core 2.19 a C(!vault) value loads as
+    an encrypted string that is emitted again only while the vault secrets are loaded, and comments are lost;
+    a textual edit checked by a parse keeps every other byte and needs no secret.
+seealso:
+  - module: chorus.corail.credentials_info
+  - name: Enrolment and renewal
+    description: The chorus.corail.enroll and chorus.corail.renew playbooks use this module.
+    link: https://github.com/chorus-corail/chorus.corail/blob/main/docs/user-guide.md
+'''
+
+EXAMPLES = r'''
+- name: Record a freshly created technical account
+  chorus.corail.accounts_file:
+    path: "{{ inventory_dir }}/group_vars/all/chorus_accounts.yml"
+    login: TECH_021640000200012@cpp2017.fr
+    vaulted_password: "{{ chorus_new_password | ansible.builtin.vault(lookup('ansible.builtin.file', '~/.vault_pass'), vault_id='default') }}"
+    password_changed_on: "{{ now().strftime('%Y-%m-%d') }}"
+    environment: production
+    validated: true
+    last_check_status: ok
+    backup: true
+  delegate_to: localhost
+  no_log: true
+
+- name: Record that the raccordement is still missing, keeping the password
+  chorus.corail.accounts_file:
+    path: inventory/group_vars/all/chorus_accounts.yml
+    login: TECH_021640000200012@cpp2017.fr
+    last_check_status: access_forbidden
+    last_check_detail: HTTP 403 on factures/v1/rechercher/recipiendaire for 21640000200012
+    last_check_on: "{{ now().strftime('%Y-%m-%d') }}"
+  delegate_to: localhost
+
+- name: Forget an account that no structure uses any more
+  chorus.corail.accounts_file:
+    path: inventory/group_vars/all/chorus_accounts.yml
+    login: TECH_1_old@cpro.fr
+    state: absent
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+action:
+  description: What happened to the entry.
+  returned: always
+  type: str
+  choices: [added, updated, removed, unchanged]
+  sample: added
+login:
+  description: The login edited.
+  returned: always
+  type: str
+  sample: TECH_021640000200012@cpp2017.fr
+entry:
+  description: The entry as the file now holds it, the password replaced by C(<vault-encrypted>); null once removed.
+  returned: always
+  type: dict
+  sample:
+    password: <vault-encrypted>
+    password_changed_on: '2025-06-02'
+    environment: production
+    validated: true
+    last_check_status: ok
+backup_file:
+  description: The backup made before writing.
+  returned: when O(backup=true) and the file existed and changed
+  type: str
+  sample: inventory/group_vars/all/chorus_accounts.yml.4242.2025-06-02@10:11:12~
+'''
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+
+from ansible_collections.chorus.corail.plugins.module_utils import _accounts_file as accounts
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            login=dict(type='str', required=True),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            vaulted_password=dict(type='str', no_log=True),
+            password_changed_on=dict(type='str'),
+            environment=dict(type='str', choices=['qualification', 'production']),
+            validated=dict(type='bool'),
+            last_check_status=dict(type='str'),
+            last_check_detail=dict(type='str'),
+            last_check_on=dict(type='str'),
+            mode=dict(type='raw', default='0600'),
+            backup=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    if not accounts.HAS_YAML:
+        module.fail_json(msg=missing_required_lib('PyYAML'), exception=accounts.YAML_IMPORT_ERROR)
+
+    params = module.params
+    path = params['path']
+    login = params['login']
+    updates = dict((key, params[key]) for key in ('password_changed_on', 'environment', 'validated',
+                                                  'last_check_status', 'last_check_detail', 'last_check_on'))
+    exists = os.path.exists(path)
+    text = None
+    if exists:
+        try:
+            with open(path, 'rb') as handle:
+                text = to_text(handle.read(), errors='surrogate_or_strict')
+        except (IOError, OSError, UnicodeError) as exc:
+            module.fail_json(msg='Cannot read %s: %s' % (path, to_native(exc)), login=login)
+
+    try:
+        new_text, before, after, action = accounts.plan(text, login, state=params['state'], updates=updates,
+                                                        vaulted_password=params['vaulted_password'])
+    except accounts.AccountsFileError as exc:
+        module.fail_json(msg='%s %s' % (path, to_native(exc)), login=login)
+
+    result = dict(changed=action != 'unchanged', action=action, login=login,
+                  entry=accounts.public_entry(after if params['state'] == 'present' else None))
+    if module._diff and result['changed']:
+        result['diff'] = dict(before=accounts.diff_text(login, before), after=accounts.diff_text(login, after),
+                              before_header='%s (%s)' % (path, login), after_header='%s (%s)' % (path, login))
+
+    if result['changed'] and not module.check_mode:
+        if params['backup'] and exists:
+            result['backup_file'] = module.backup_local(path)
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            os.makedirs(directory)
+        # mkstemp creates the file 0600: the new content is never readable by others, even briefly.
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+        try:
+            with os.fdopen(fd, 'wb') as handle:
+                handle.write(to_bytes(new_text, errors='surrogate_or_strict'))
+            if exists:
+                module.atomic_move(tmp, path)  # keeps the owner, group and SELinux context of the file
+            else:
+                os.rename(tmp, path)  # stays 0600 until O(mode) is applied below
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    if os.path.exists(path):
+        # Also in check mode: a file left readable by others is reported as a change.
+        file_args = module.load_file_common_arguments(dict(path=path, mode=params['mode']))
+        result['changed'] = module.set_fs_attributes_if_different(file_args, result['changed'])
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

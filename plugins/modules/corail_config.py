@@ -1,0 +1,456 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: chorus.corail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: corail_config
+short_description: Write the Chorus Pro connector settings into a Corail configuration file
+version_added: 0.1.0
+description:
+  - Writes, on the Corail server, the settings of each PISTE application (environment, client id and
+    secret, URLs when overridden) and one block per structure (SIRET, name, technical login and password,
+    PISTE application, optional service code and idStructureCPP) into the Corail configuration file.
+  - Corail's real configuration format is not public. The module writes a documented B(model) of it, an
+    INI file or a .NET C(appSettings) file, whose key layout is data (O(key_layout)) so that it can be
+    adapted to a Corail version without changing code. See C(docs/corail-config-model.md) in the collection.
+  - Only the keys the collection owns are merged. Every other byte of the file stays as it was - comments,
+    order, other sections and keys, encoding (byte order mark included) and line endings. For O(format=xml)
+    the C(appSettings) entries are edited as text, so the rest of the document stays byte for byte.
+  - Values that could break the file are escaped (XML entities; double quotes in INI when a value holds
+    C(;), C(#), quotes, a backslash or surrounding spaces) or refused (control characters such as newlines).
+  - The diff shows only the keys the collection owns, never the rest of the file (it may hold other secrets
+    such as SQL connection strings). A secret is never shown, nor anything derived from it; it reads
+    C(<secret>), and C(<secret changed>) when it changes.
+  - On any error (invalid input, a file that cannot be read reliably, a failed O(validate) command) nothing
+    is written and the message names the field and the structure (SIRET).
+  - The new content goes to a temporary file in the same directory, then replaces the file atomically.
+author:
+  - chorus.corail contributors (@chorus-corail)
+options:
+  path:
+    description:
+      - Path of the Corail configuration file on the target.
+      - Its directory must exist.
+    type: path
+    required: true
+    aliases: [dest]
+  format:
+    description:
+      - V(ini) - one section per PISTE application and per structure (C([chorus.piste.NAME]),
+        C([chorus.structure.SIRET]) by default).
+      - V(xml) - a .NET configuration file; entries C(<add key="..." value="..."/>) of its C(appSettings)
+        element (C(Chorus.Structure.SIRET.Password) by default). An C(appSettings) element is added to the
+        root element when there is none.
+    type: str
+    choices: [ini, xml]
+    default: ini
+  piste_apps:
+    description:
+      - The PISTE applications the structures of this server use.
+      - The whole list is C(no_log); only the client secrets stay hidden in the output.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description:
+          - Name of the application (a key of C(chorus_piste_apps)). Letters, digits and C( _.@+-).
+        type: str
+        required: true
+      environment:
+        description:
+          - V(qualification) or V(production).
+        type: str
+        required: true
+      client_id:
+        description:
+          - PISTE client id.
+        type: str
+        required: true
+      client_secret:
+        description:
+          - PISTE client secret. Never returned nor shown in a diff.
+        type: str
+        required: true
+      oauth_url:
+        description:
+          - PISTE token URL, written only when set (an override of the environment's URL).
+        type: str
+      api_url:
+        description:
+          - Chorus Pro API base URL, written only when set (an override of the environment's URL).
+        type: str
+  structures:
+    description:
+      - One entry per structure (collectivité) Corail fetches invoices for on this server.
+      - The whole list is C(no_log); only the passwords stay hidden in the output.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      siret:
+        description:
+          - SIRET, 14 digits with a valid checksum. Quote it in YAML.
+        type: str
+        required: true
+      name:
+        description:
+          - Name of the structure.
+        type: str
+      account:
+        description:
+          - Login of the technical account (C(TECH_...@cpp2017.fr) or C(TECH_1_...@cpro.fr)).
+        type: str
+        required: true
+      password:
+        description:
+          - Password of the technical account. Never returned nor shown in a diff.
+        type: str
+        required: true
+      piste_app:
+        description:
+          - Name of the entry of O(piste_apps) this structure uses.
+          - May be left out when O(piste_apps) has exactly one entry.
+        type: str
+      service_code:
+        description:
+          - Code of the destination service, when Corail fetches the invoices of one service only.
+        type: str
+      id_structure_cpp:
+        description:
+          - Chorus Pro's internal id of the structure (C(idStructureCPP)), when known.
+        type: str
+  key_layout:
+    description:
+      - Changes to the default key layout of O(format), merged over it. See C(docs/corail-config-model.md).
+      - For V(ini) - C(app_section) and C(structure_section) (section names, with C({name}) and C({siret})),
+        and under C(app) and C(structure) the key of each field in its section.
+      - For V(xml) - under C(app) and C(structure) the full C(appSettings) key of each field, with
+        C({name}) or C({siret}).
+      - "Fields: C(app) - C(environment), C(client_id), C(client_secret), C(oauth_url), C(api_url);
+        C(structure) - C(name), C(account), C(password), C(piste_app), C(service_code), C(id_structure_cpp).
+        A field set to null or an empty string is not written nor read."
+    type: dict
+    default: {}
+  prune:
+    description:
+      - Remove the structures, and the PISTE applications, the file holds (sections or keys matching the
+        layout) but that are not listed in O(structures) and O(piste_apps).
+      - With V(false), they are left as they are.
+    type: bool
+    default: false
+  backup:
+    description:
+      - Before changing the file, copy it to C(PATH.PID.YYYY-MM-DD@HH:MM:SS~) with the same mode and owner.
+      - Each backup holds old passwords; O(backup_keep) limits how many are kept.
+    type: bool
+    default: false
+  backup_keep:
+    description:
+      - How many backups of the file to keep when O(backup=true); older ones are deleted after a new one is made.
+    type: int
+    default: 3
+  validate:
+    description:
+      - Command that checks the new content before it replaces the file, as in M(ansible.builtin.template).
+      - C(%s) stands for the path of the temporary file and is required. When the command fails, nothing is
+        written.
+    type: str
+  create:
+    description:
+      - Create the file when it does not exist, with mode C(0600) unless O(mode) says otherwise.
+      - With V(false), a missing file is an error.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - chorus.corail.attributes
+  - chorus.corail.attributes.ACTION_GROUP
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - Shows only the keys the collection owns; secrets read C(<secret>) or C(<secret changed>).
+  platform:
+    support: full
+    platforms: posix
+  safe_file_operations:
+    description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
+    support: full
+notes:
+  - The file is read as UTF-8 (or the encoding its byte order mark or XML declaration names); an INI file
+    that is not UTF-8 is read as Windows-1252. It is written back in the same encoding.
+  - An existing file that cannot be read reliably is an error and is left untouched - XML that is not
+    well-formed or has a DOCTYPE, two sections or keys for the same owned entry, a line of an owned INI
+    section that is neither C(key = value) nor a comment.
+  - Runs on POSIX targets.
+seealso:
+  - module: ansible.builtin.template
+  - name: The Corail configuration model
+    description: The model of Corail's Chorus settings, the default key layouts and how to override them.
+    link: https://github.com/chorus-corail/chorus.corail/blob/main/docs/corail-config-model.md
+'''
+
+EXAMPLES = r'''
+- name: Write the Chorus settings of this server's structures
+  chorus.corail.corail_config:
+    path: /opt/corail/conf/chorus.ini
+    piste_apps:
+      - name: corail-prod
+        environment: production
+        client_id: "{{ chorus_piste_apps['corail-prod'].client_id }}"
+        client_secret: "{{ chorus_piste_apps['corail-prod'].client_secret }}"
+    structures:
+      - siret: "21640445900002"
+        name: Commune de Pau
+        account: TECH_021640445900002@cpp2017.fr
+        password: "{{ chorus_accounts['TECH_021640445900002@cpp2017.fr'].password }}"
+        piste_app: corail-prod
+    backup: true
+  no_log: true
+
+- name: A .NET configuration file, with a layout adapted to a Corail version
+  chorus.corail.corail_config:
+    path: /srv/corail/Corail.exe.config
+    format: xml
+    key_layout:
+      structure:
+        account: "ChorusPro:{siret}:User"
+        password: "ChorusPro:{siret}:Password"
+        id_structure_cpp: null
+    piste_apps: "{{ my_apps }}"
+    structures: "{{ my_structures }}"
+    prune: true
+    owner: corail
+    group: corail
+    mode: "0640"
+    validate: /usr/local/bin/corail-config-check %s
+  no_log: true
+'''
+
+RETURN = r'''
+path:
+  description: Path of the configuration file.
+  returned: always
+  type: str
+  sample: /opt/corail/conf/chorus.ini
+backup_file:
+  description: Path of the backup made before the file was changed.
+  returned: when O(backup=true) and the file was changed
+  type: str
+  sample: /opt/corail/conf/chorus.ini.2417.2025-01-31@10:12:45~
+structures:
+  description: The structures written, in input order, without any secret.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    siret:
+      description: SIRET.
+      type: str
+      sample: "21640445900002"
+    name:
+      description: Name, or null.
+      type: str
+      sample: Commune de Pau
+    account:
+      description: Login of the technical account.
+      type: str
+      sample: TECH_021640445900002@cpp2017.fr
+    piste_app:
+      description: PISTE application.
+      type: str
+      sample: corail-prod
+pruned:
+  description: SIRETs of the structures removed from the file because O(prune=true) and they are not listed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["21330063500017"]
+'''
+
+import os
+import re
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.chorus.corail.plugins.module_utils import _corail_config as cc
+from ansible_collections.chorus.corail.plugins.module_utils._identifiers import InvalidIdentifier
+
+SECRET_SUBOPTIONS = {'piste_apps': ('client_secret',), 'structures': ('password',)}
+
+
+def argument_spec():
+    return dict(
+        path=dict(type='path', required=True, aliases=['dest']),
+        format=dict(type='str', default='ini', choices=list(cc.FORMATS)),
+        # The lists are no_log as wholes (they carry the secrets); _unmask_public_values then lets the
+        # non-secret values (SIRETs, names, logins...) back into the output, which reports them.
+        piste_apps=dict(type='list', elements='dict', default=[], no_log=True, options=dict(
+            name=dict(type='str', required=True),
+            environment=dict(type='str', required=True),
+            client_id=dict(type='str', required=True),
+            client_secret=dict(type='str', required=True, no_log=True),
+            oauth_url=dict(type='str'),
+            api_url=dict(type='str'),
+        )),
+        # Presence is checked in module_utils, whose messages name the SIRET; Ansible's would not.
+        structures=dict(type='list', elements='dict', default=[], no_log=True, options=dict(
+            siret=dict(type='str', required=True),
+            name=dict(type='str'),
+            account=dict(type='str', required=True),
+            password=dict(type='str', required=True, no_log=True),
+            piste_app=dict(type='str'),
+            service_code=dict(type='str'),
+            id_structure_cpp=dict(type='str'),
+        )),
+        key_layout=dict(type='dict', default={}, no_log=False),
+        prune=dict(type='bool', default=False),
+        backup=dict(type='bool', default=False),
+        backup_keep=dict(type='int', default=3),
+        validate=dict(type='str'),
+        create=dict(type='bool', default=True),
+    )
+
+
+def _unmask_public_values(module):
+    """Keep only the secrets among the no_log values: Ansible masks every listed value everywhere."""
+    secrets = set()
+    public = set()
+    for option, secret_keys in SECRET_SUBOPTIONS.items():
+        for item in module.params.get(option) or []:
+            for key, value in item.items():
+                if value is not None:
+                    (secrets if key in secret_keys else public).add(str(value))
+    module.no_log_values.difference_update(public - secrets)
+
+
+def _backup_re(path):
+    # module.backup_local names backups PATH.PID.YYYY-MM-DD@HH:MM:SS~
+    return re.compile(r'^%s\.(\d+)\.(\d{4}-\d{2}-\d{2}@\d{2}:\d{2}:\d{2})~$' % re.escape(os.path.basename(path)))
+
+
+def prune_backups(path, keep):
+    """Delete the oldest backups of ``path`` beyond ``keep``; return the deleted paths."""
+    directory = os.path.dirname(path) or '.'
+    pattern = _backup_re(path)
+    found = []
+    for name in os.listdir(directory):
+        match = pattern.match(name)
+        if match:
+            full = os.path.join(directory, name)
+            found.append((match.group(2), os.stat(full).st_mtime, name, full))
+    found.sort()
+    doomed = [entry[3] for entry in found[:-keep]] if len(found) > keep else []
+    for full in doomed:
+        os.unlink(full)
+    return doomed
+
+
+def write(module, path, content, exists):
+    """Write ``content`` over ``path`` atomically, after the validate command; returns the backup path."""
+    params = module.params
+    directory = os.path.dirname(path) or '.'
+    try:
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='%s: cannot write in %s: %s; nothing was written' % (path, directory, to_native(exc.strerror or exc)))
+    module.add_cleanup_file(tmp)
+    try:
+        with os.fdopen(fd, 'wb') as handle:  # mkstemp made it 0600: no secret is ever world-readable
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='%s: cannot write the temporary file: %s; nothing was written' % (path, to_native(exc)))
+
+    if params['validate']:
+        rc, out, err = module.run_command(params['validate'] % tmp)
+        if rc != 0:
+            module.fail_json(msg='%s: the validate command failed (rc=%d); nothing was written' % (path, rc),
+                             exit_status=rc, stdout=out, stderr=err)
+
+    backup_file = None
+    if exists and params['backup']:
+        backup_file = module.backup_local(path)
+        prune_backups(path, params['backup_keep'])
+    elif not exists:
+        # atomic_move gives a file it creates 0666 & ~umask for a moment; an empty 0600 file at the
+        # destination makes it keep that mode instead. Removed again if the move fails.
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except (IOError, OSError) as exc:
+            module.fail_json(msg='%s: cannot create the file: %s; nothing was written' % (path, to_native(exc.strerror or exc)))
+        module.add_cleanup_file(path)
+    module.atomic_move(tmp, path, unsafe_writes=params['unsafe_writes'])
+    if path in module.cleanup_files:
+        module.cleanup_files.remove(path)
+    return backup_file
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, add_file_common_args=True)
+    _unmask_public_values(module)
+    params = module.params
+    path = params['path']
+
+    if params['backup_keep'] < 1:
+        module.fail_json(msg='backup_keep: must be 1 or more, got %d' % params['backup_keep'])
+    if params['validate'] and '%s' not in params['validate']:
+        module.fail_json(msg='validate: must contain %%s (the path of the file to check), got %r' % params['validate'])
+    if os.path.isdir(path):
+        module.fail_json(msg='%s: is a directory, not a configuration file' % path)
+    exists = os.path.exists(path)
+    if not exists:
+        if not params['create']:
+            module.fail_json(msg='%s: does not exist (create=false)' % path)
+        directory = os.path.dirname(path) or '.'
+        if not os.path.isdir(directory):
+            module.fail_json(msg='%s: the directory %s does not exist; nothing was written' % (path, directory))
+
+    original = None
+    if exists:
+        try:
+            with open(path, 'rb') as handle:
+                original = handle.read()
+        except (IOError, OSError) as exc:
+            module.fail_json(msg='%s: cannot read: %s' % (path, to_native(exc.strerror or exc)))
+
+    try:
+        layout = cc.resolve_layout(params['format'], params['key_layout'])
+        plan = cc.plan(params['format'], original, layout, params['piste_apps'], params['structures'], params['prune'])
+    except (InvalidIdentifier, cc.LayoutError) as exc:
+        module.fail_json(msg='%s; nothing was written' % to_native(exc))
+    except cc.CorruptConfig as exc:
+        module.fail_json(msg='%s: %s; the file was left untouched' % (path, to_native(exc)))
+
+    result = dict(changed=False, path=path, structures=cc.written_structures(plan.blocks), pruned=plan.pruned_structures)
+    if module._diff:
+        result['diff'] = cc.masked_diff(layout, plan.before, plan.after, path)
+
+    if plan.changed and not module.check_mode:
+        backup_file = write(module, path, plan.content, exists)
+        if backup_file:
+            result['backup_file'] = backup_file
+
+    file_args = module.load_file_common_arguments(params)
+    if not exists and file_args['mode'] is None:
+        file_args['mode'] = 0o600
+    if exists or not module.check_mode:
+        result['changed'] = module.set_fs_attributes_if_different(file_args, plan.changed)
+    else:
+        result['changed'] = True
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

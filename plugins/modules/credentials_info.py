@@ -1,0 +1,366 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: chorus.corail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: credentials_info
+short_description: Validate and check Chorus Pro technical accounts for many structures at once
+version_added: 0.1.0
+description:
+  - Takes the C(corail_structures) of any number of hosts, each tagged with its host, with the
+    C(chorus_accounts) and C(chorus_piste_apps) they refer to, and returns one entry per structure with
+    exactly one status, warnings, a technical detail (English) and a remediation text (French), plus one
+    summary per technical account.
+  - Offline checks always run (SIRET checksum, PISTE application and account definitions, environments,
+    conflicting definitions). Online checks run unless O(online=false).
+  - Online, structures are grouped by (environment, PISTE client_id, login). Each application asks for one
+    token, each group makes three calls (C(transverses/v1/recuperer/tauxtva),
+    C(transverses/v1/recuperer/structures/actives/destinataire), C(structures/v1/consulter) for the
+    password expiry date) and each structure one call (C(factures/v1/rechercher/recipiendaire) when the
+    account is attached to it, else C(structures/v1/rechercher)). Groups are checked concurrently.
+  - The status of a structure is the first that applies in this order - V(invalid_input),
+    V(missing_account), V(unchecked), V(piste_auth_failed), V(account_rejected), V(password_expired),
+    V(access_forbidden), V(api_unavailable), V(structure_unknown), V(not_attached), V(password_expiring),
+    V(ok).
+  - A structure without an account, or whose account is not in O(accounts), is V(missing_account); it is never skipped.
+  - Timeouts, HTTP 5xx, HTTP 429 after the retries and unreadable answers give V(api_unavailable), never a
+    status that blames the account or the structure.
+  - Read-only. Passwords, client secrets and tokens never appear in the result.
+  - "Runs where it is called; use it on the controller (C(delegate_to: localhost), C(run_once: true))."
+author:
+  - chorus.corail contributors
+options:
+  structures:
+    description:
+      - The structures to check, typically the C(corail_structures) of every targeted host, each tagged with
+        its C(host). Entries are kept in this order in RV(structures).
+      - "Keys of an entry: C(siret) (14 digits, as a string: quote it in YAML), C(host) (inventory host, the
+        Corail server), C(name), C(account) (login, a key of O(accounts)), C(piste_app) (a key of
+        O(piste_apps)), C(service_code) and C(contact) (reported as they are). Other keys are ignored."
+      - A malformed entry does not stop the run; it comes back V(invalid_input) with the field at fault.
+    type: list
+    elements: dict
+    required: true
+  accounts:
+    description:
+      - The technical accounts (C(chorus_accounts)), keyed by login. Each value has C(password),
+        C(password_changed_on) (YYYY-MM-DD, used for the expiry date when the API does not give it; it
+        expires 424 days later) and C(environment) (V(qualification) or V(production)).
+      - Passwords are never returned or logged.
+    type: dict
+    default: {}
+  piste_apps:
+    description:
+      - The PISTE applications (C(chorus_piste_apps)), keyed by name. Each value has C(client_id),
+        C(client_secret) and C(environment) (V(qualification) or V(production)).
+      - Client secrets are never returned or logged.
+    type: dict
+    default: {}
+  online:
+    description:
+      - Run the online checks. With V(false), structures that pass the offline checks are V(unchecked)
+        and no network call is made.
+    type: bool
+    default: true
+  concurrency:
+    description:
+      - How many groups (and then structures) are checked at the same time; also the size of the HTTP
+        connection pool.
+    type: int
+    default: 8
+  password_warning_days:
+    description:
+      - A password that expires within this many days makes an otherwise working structure
+        V(password_expiring), and adds the C(password_expiring) warning next to other statuses.
+    type: int
+    default: 30
+  today:
+    description:
+      - Date (YYYY-MM-DD) the expiry dates are compared with. Defaults to the current date of the host
+        running the module; set it for reproducible runs.
+    type: str
+extends_documentation_fragment:
+  - chorus.corail.attributes
+  - chorus.corail.attributes.INFO_MODULE
+  - chorus.corail.attributes.ACTION_GROUP
+  - chorus.corail.connection
+attributes:
+  platform:
+    support: full
+    platforms: posix
+notes:
+  - The expiry date comes from C(dateExpirationMotPasseCompteTech) of C(structures/v1/consulter) when Chorus Pro
+    gives it, else from C(password_changed_on) + 424 days; without either the C(expiry_unknown) warning is set.
+  - Chorus Pro answers an expired password like a wrong one (HTTP 401); the module reports
+    V(password_expired) instead of V(account_rejected) when the expiry date has passed.
+seealso:
+  - name: Chorus Pro API via PISTE
+    description: Where PISTE applications are created and subscribed to the Chorus Pro APIs.
+    link: https://piste.gouv.fr
+'''
+
+EXAMPLES = r'''
+- name: Check every structure of every Corail server, once, from the controller
+  chorus.corail.credentials_info:
+    structures: "{{ ansible_play_hosts_all
+                    | map('extract', hostvars)
+                    | selectattr('corail_structures', 'defined')
+                    | map(attribute='corail_structures') | flatten }}"
+    accounts: "{{ chorus_accounts }}"
+    piste_apps: "{{ chorus_piste_apps }}"
+  delegate_to: localhost
+  run_once: true
+  register: chorus_check
+
+- name: Offline validation only (checksums, definitions), no network
+  chorus.corail.credentials_info:
+    structures:
+      - host: corail-pau
+        siret: "21640445900002"
+        name: Commune de Pau
+        account: TECH_021640445900002@cpp2017.fr
+        piste_app: corail-pau
+    accounts: "{{ chorus_accounts }}"
+    piste_apps: "{{ chorus_piste_apps }}"
+    online: false
+  delegate_to: localhost
+  register: chorus_offline
+
+- name: Against a sandbox, with the connection options shared by the chorus action group
+  module_defaults:
+    group/chorus.corail.chorus:
+      oauth_url: http://127.0.0.1:8080/api/oauth/token
+      api_url: http://127.0.0.1:8080
+      timeout: 5
+  block:
+    - name: Check with a fixed date for a reproducible run
+      chorus.corail.credentials_info:
+        structures: "{{ my_structures }}"
+        accounts: "{{ chorus_accounts }}"
+        piste_apps: "{{ chorus_piste_apps }}"
+        today: "2025-06-01"
+      register: chorus_sandbox_check
+
+- name: Fail when a structure is in error
+  ansible.builtin.assert:
+    that: chorus_check.counts.ok + chorus_check.counts.password_expiring == chorus_check.structures | length
+    fail_msg: "{{ chorus_check.structures | rejectattr('status', 'in', ['ok', 'password_expiring'])
+                  | map(attribute='siret') | join(', ') }}"
+'''
+
+RETURN = r'''
+structures:
+  description: One entry per input structure, in input order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    host:
+      description: Host the structure was given for.
+      type: str
+      sample: corail-pau
+    siret:
+      description: SIRET as given.
+      type: str
+      sample: "21640445900002"
+    name:
+      description: Name as given.
+      type: str
+    account:
+      description: Login of the technical account, or null.
+      type: str
+      sample: TECH_021640445900002@cpp2017.fr
+    piste_app:
+      description: Name of the PISTE application, or null.
+      type: str
+    environment:
+      description: V(qualification) or V(production), from the application (or the account), or null.
+      type: str
+    contact:
+      description: Contact as given.
+      type: str
+    service_code:
+      description: Service code as given.
+      type: str
+    status:
+      description: The one status of the structure (see the description for the list and their order).
+      type: str
+      sample: not_attached
+    warnings:
+      description:
+        - Other things worth knowing - V(password_expiring), V(password_expired) (date passed but the account
+          still works), V(expiry_unknown), V(login_shape_unusual), V(retried) (transient errors were retried).
+      type: list
+      elements: str
+      sample: [password_expiring]
+    detail:
+      description: Technical explanation in English (HTTP status, API path, codeRetour, field at fault). Never a secret.
+      type: str
+    remediation:
+      description: What to do, in French, for the gestionnaire principal or the integrator.
+      type: str
+    id_structure_cpp:
+      description: Chorus Pro id of the structure when the API gave it, else null.
+      type: int
+    designation:
+      description: Chorus Pro name of the structure when the API gave it, else null.
+      type: str
+    password_expires_on:
+      description: Expiry date (YYYY-MM-DD) of the account's password, or null when unknown.
+      type: str
+      sample: "2026-03-01"
+    days_left:
+      description: Days from O(today) to RV(structures[].password_expires_on) (negative when passed), or null.
+      type: int
+by_host:
+  description: The same entries as RV(structures), grouped by host.
+  returned: always
+  type: dict
+  sample: {"corail-pau": [{"siret": "21640445900002", "status": "ok"}]}
+counts:
+  description: Number of structures per status; every status is present, zeros included.
+  returned: always
+  type: dict
+  sample: {"invalid_input": 0, "missing_account": 1, "ok": 41}
+accounts:
+  description:
+    - One summary per (environment, piste_app, login) used by at least one structure whose account is in O(accounts).
+    - C(status) is the account-level outcome (V(ok), V(password_expiring), V(unchecked), V(invalid_input),
+      V(piste_auth_failed), V(account_rejected), V(password_expired), V(access_forbidden), V(api_unavailable)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    login:
+      description: Login of the technical account.
+      type: str
+    environment:
+      description: Environment of the group.
+      type: str
+    piste_app:
+      description: PISTE application of the group.
+      type: str
+    status:
+      description: Account-level status.
+      type: str
+    structures:
+      description: Number of structures using this account with this application.
+      type: int
+    password_expires_on:
+      description: Expiry date of the password (YYYY-MM-DD), or null.
+      type: str
+    days_left:
+      description: Days left before expiry, or null.
+      type: int
+    detail:
+      description: Technical explanation in English.
+      type: str
+api_calls:
+  description: HTTP requests made by this run per URL path, retries and token requests included.
+  returned: always
+  type: dict
+  sample: {"/api/oauth/token": 1, "/cpro/transverses/v1/recuperer/tauxtva": 2}
+'''
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.chorus.corail.plugins.module_utils._connection import (
+    connection_argspec,
+    connection_params,
+)
+from ansible_collections.chorus.corail.plugins.module_utils._chorus_api import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    ChorusClient,
+)
+from ansible_collections.chorus.corail.plugins.module_utils._check import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_WARNING_DAYS,
+    parse_date,
+    run_check,
+)
+
+
+def argument_spec():
+    # No suboptions on purpose: a bad entry (int SIRET, missing key, extra register column) must
+    # become invalid_input for that structure, not stop the check of all the others.
+    return connection_argspec(
+        structures=dict(type='list', elements='dict', required=True),
+        accounts=dict(type='dict', default={}, no_log=True),
+        piste_apps=dict(type='dict', default={}, no_log=True),
+        online=dict(type='bool', default=True),
+        concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
+        password_warning_days=dict(type='int', default=DEFAULT_WARNING_DAYS, no_log=False),
+        today=dict(type='str'),
+    )
+
+
+def _unmask_public_values(module):
+    """Keep only true secrets in the no_log values.
+
+    ``accounts`` and ``piste_apps`` are no_log as wholes, so Ansible would mask every value inside
+    them everywhere in the result, including "production" and dates. The secrets (passwords, client
+    secrets, client ids) stay masked; environments and dates, which the result must show, do not.
+    """
+    secrets = set()
+    public = set()
+    for option, secret_keys in (('accounts', ('password',)), ('piste_apps', ('client_secret', 'client_id'))):
+        for spec in (module.params.get(option) or {}).values():
+            if not isinstance(spec, dict):
+                continue
+            for key, value in spec.items():
+                if value is None or isinstance(value, (bool, dict, list)):
+                    continue
+                (secrets if key in secret_keys else public).add(str(value))
+    module.no_log_values.difference_update(public - secrets)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    _unmask_public_values(module)
+    params = module.params
+
+    if params['concurrency'] < 1:
+        module.fail_json(msg='concurrency: must be 1 or more, got %d' % params['concurrency'])
+    if params['password_warning_days'] < 0:
+        module.fail_json(msg='password_warning_days: must be 0 or more, got %d' % params['password_warning_days'])
+    if params['timeout'] is not None and params['timeout'] <= 0:
+        module.fail_json(msg='timeout: must be more than 0 seconds, got %d' % params['timeout'])
+    if params['retries'] is not None and params['retries'] < 0:
+        module.fail_json(msg='retries: must be 0 or more, got %d' % params['retries'])
+    today = None
+    if params['today']:
+        today = parse_date(params['today'])
+        if today is None:
+            module.fail_json(msg='today: must be a date YYYY-MM-DD, got %r' % params['today'])
+
+    client = None
+    if params['online']:
+        if not HAS_REQUESTS:
+            module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        client = ChorusClient(concurrency=params['concurrency'], **connection_params(params))
+    try:
+        result = run_check(
+            params['structures'], params['accounts'], params['piste_apps'], client=client,
+            online=params['online'], concurrency=params['concurrency'],
+            password_warning_days=params['password_warning_days'], today=today)
+    except Exception as exc:  # pylint: disable=broad-except
+        # An unexpected error must not leak a secret through its message: report its type only.
+        module.fail_json(msg='credentials_info failed unexpectedly (%s); run with -vvv for the traceback'
+                         % type(exc).__name__, exception=client.scrub(traceback.format_exc()) if client else None)
+    finally:
+        if client is not None:
+            client.close()
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == '__main__':
+    main()

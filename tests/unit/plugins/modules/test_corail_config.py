@@ -1,0 +1,241 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import stat
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.chorus.corail.plugins.modules import corail_config
+
+PARIS, LYON = '21750001600019', '21690123100011'
+PASSWORD = 'S3cret-Paris;pw'
+CLIENT_SECRET = 'client-s3cret'
+APPS = [dict(name='corail-prod', environment='production', client_id='cid-42', client_secret=CLIENT_SECRET)]
+STRUCTURES = [
+    dict(siret=PARIS, name='Ville de Paris', account='TECH_1_paris@cpro.fr', password=PASSWORD),
+    dict(siret=LYON, name='Ville de Lyon', account='TECH_1_lyon@cpro.fr', password='Lyon-pw-2', service_code='FIN'),
+]
+
+
+def run(capsys, path, check_mode=False, diff=False, **options):
+    args = dict(path=str(path), piste_apps=APPS, structures=STRUCTURES)
+    args.update(options)
+    if check_mode:
+        args['_ansible_check_mode'] = True
+    if diff:
+        args['_ansible_diff'] = True
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            corail_config.main()
+    out = capsys.readouterr().out
+    for secret in (PASSWORD, CLIENT_SECRET, 'Lyon-pw-2', 'new-password'):
+        assert secret not in out, 'a secret reached the module output'
+    return json.loads(out)
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(str(path)).st_mode)
+
+
+def listing(directory):
+    return sorted(os.listdir(str(directory)))
+
+
+def test_creates_the_file_0600_and_returns_structures_without_secrets(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    out = run(capsys, path, diff=True)
+    assert out['changed'] is True and not out.get('failed')
+    assert mode_of(path) == 0o600
+    text = path.read_text()
+    assert '[chorus.structure.%s]' % PARIS in text and 'password = "S3cret-Paris;pw"' in text
+    assert out['structures'] == [
+        {'siret': PARIS, 'name': 'Ville de Paris', 'account': 'TECH_1_paris@cpro.fr', 'piste_app': 'corail-prod'},
+        {'siret': LYON, 'name': 'Ville de Lyon', 'account': 'TECH_1_lyon@cpro.fr', 'piste_app': 'corail-prod'},
+    ]
+    assert out['path'] == str(path) and out['pruned'] == [] and 'backup_file' not in out
+    assert 'password = <secret>' in out['diff']['after'] and out['diff']['before'] == ''
+    assert 'environment = production' in out['diff']['after']  # public values are not masked
+    assert listing(tmp_path) == ['corail.ini']  # no temporary file left behind
+
+
+def test_the_invocation_masks_only_the_secrets(tmp_path, capsys):
+    out = run(capsys, tmp_path / 'corail.ini')
+    args = out['invocation']['module_args']
+    assert args['structures'][0]['password'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+    assert args['structures'][0]['siret'] == PARIS
+    assert args['piste_apps'][0]['client_secret'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+    assert args['piste_apps'][0]['environment'] == 'production'
+
+
+def test_check_mode_writes_nothing_then_apply_then_idempotent(tmp_path, capsys):
+    path = tmp_path / 'corail.xml'
+    out = run(capsys, path, check_mode=True, diff=True, format='xml')
+    assert out['changed'] is True and not path.exists()
+    assert 'Chorus.Structure.%s.Password = <secret>' % PARIS in out['diff']['after']
+    assert run(capsys, path, format='xml')['changed'] is True
+    content = path.read_bytes()
+    assert run(capsys, path, format='xml', check_mode=True)['changed'] is False
+    again = run(capsys, path, format='xml', diff=True)
+    assert again['changed'] is False and again['diff'] == {
+        'before': '', 'after': '', 'before_header': '%s (Chorus settings only)' % path,
+        'after_header': '%s (Chorus settings only)' % path}
+    assert path.read_bytes() == content
+
+
+def test_changed_password_in_check_mode_reports_it_masked_and_writes_nothing(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    run(capsys, path)
+    content = path.read_bytes()
+    structures = [dict(STRUCTURES[0], password='new-password'), STRUCTURES[1]]
+    out = run(capsys, path, check_mode=True, diff=True, structures=structures)
+    assert out['changed'] is True and path.read_bytes() == content
+    assert out['diff']['before'] == '[chorus.structure.%s]\npassword = <secret>\n' % PARIS
+    assert out['diff']['after'] == '[chorus.structure.%s]\npassword = <secret changed>\n' % PARIS
+    out = run(capsys, path, structures=structures)
+    assert out['changed'] is True and b'password = new-password' in path.read_bytes()
+
+
+def test_existing_mode_is_kept_and_a_given_mode_is_applied(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    path.write_text('[other]\nx = 1\n')
+    os.chmod(str(path), 0o640)
+    run(capsys, path)
+    assert mode_of(path) == 0o640
+    out = run(capsys, path, mode='0600')
+    assert out['changed'] is True and mode_of(path) == 0o600  # only the mode changed
+    assert run(capsys, path, mode='0600')['changed'] is False
+
+
+def test_backup_keeps_the_mode_and_only_backup_keep_copies(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    path.write_text('[other]\nx = 1\n')
+    os.chmod(str(path), 0o640)
+    old = []
+    for day in range(1, 5):  # older backups from earlier runs
+        name = tmp_path / ('corail.ini.1%d.2020-01-0%d@10:00:00~' % (day, day))
+        name.write_text('old password inside')
+        old.append(name.name)
+    (tmp_path / 'corail.ini.other~').write_text('not a backup of ours')
+    out = run(capsys, path, backup=True, backup_keep=3)
+    backup = out['backup_file']
+    assert os.path.basename(backup) not in old and os.path.exists(backup)
+    assert open(backup).read() == '[other]\nx = 1\n' and mode_of(backup) == 0o640
+    assert listing(tmp_path) == sorted(['corail.ini', 'corail.ini.other~', os.path.basename(backup)] + old[-2:])
+    # No change, no backup.
+    assert 'backup_file' not in run(capsys, path, backup=True, backup_keep=3)
+
+
+def test_failed_validate_writes_nothing(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    path.write_text('[other]\nx = 1\n')
+    out = run(capsys, path, validate='/bin/false %s', backup=True)
+    assert out['failed'] is True and 'validate command failed' in out['msg'] and 'nothing was written' in out['msg']
+    assert path.read_text() == '[other]\nx = 1\n'
+    assert listing(tmp_path) == ['corail.ini']  # neither the temporary file nor a backup
+
+
+def test_validate_sees_the_new_content(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    out = run(capsys, path, validate='grep -q chorus.structure.%s %%s' % LYON)
+    assert out['changed'] is True and path.exists()
+    out = run(capsys, path, validate='grep -q nowhere')
+    assert out['failed'] is True and 'must contain %s' in out['msg']
+
+
+def test_invalid_input_names_siret_and_field_and_creates_nothing(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    out = run(capsys, path, structures=[STRUCTURES[0], dict(STRUCTURES[1], password='new-password\nx')])
+    assert out['failed'] is True
+    assert out['msg'] == 'password of structure %s: contains control characters (newline, tab...); nothing was written' % LYON
+    out = run(capsys, path, structures=[dict(STRUCTURES[0], account=None)])
+    assert out['msg'].startswith('account of structure %s: is required' % PARIS)
+    assert listing(tmp_path) == []
+
+
+def test_a_corrupt_file_is_left_untouched(tmp_path, capsys):
+    path = tmp_path / 'corail.xml'
+    path.write_bytes(b'<configuration><appSettings><add key="Db" value="DbSecret"></configuration>')
+    out = run(capsys, path, format='xml', backup=True)
+    assert out['failed'] is True and out['msg'].startswith('%s: the file is not well-formed XML' % path)
+    assert 'left untouched' in out['msg'] and 'DbSecret' not in out['msg']
+    assert path.read_bytes() == b'<configuration><appSettings><add key="Db" value="DbSecret"></configuration>'
+    assert listing(tmp_path) == ['corail.xml']
+
+
+@pytest.mark.parametrize('options, words', [
+    (dict(create=False), 'does not exist (create=false)'),
+    (dict(backup_keep=0), 'backup_keep: must be 1 or more'),
+    (dict(key_layout={'structure': {'password': 'pass word'}}), 'key_layout.structure.password'),
+])
+def test_option_errors(tmp_path, capsys, options, words):
+    out = run(capsys, tmp_path / 'corail.ini', **options)
+    assert out['failed'] is True and words in out['msg']
+    assert listing(tmp_path) == []
+
+
+def test_unwritable_places(tmp_path, capsys):
+    out = run(capsys, tmp_path / 'missing' / 'corail.ini')
+    assert out['failed'] is True and 'does not exist; nothing was written' in out['msg']
+    out = run(capsys, tmp_path)
+    assert out['failed'] is True and 'is a directory' in out['msg']
+    blocker = tmp_path / 'file'
+    blocker.write_text('x')
+    out = run(capsys, blocker / 'corail.ini')
+    assert out['failed'] is True and 'nothing was written' in out['msg']
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='root writes anywhere')
+def test_read_only_directory(tmp_path, capsys):
+    directory = tmp_path / 'ro'
+    directory.mkdir()
+    os.chmod(str(directory), 0o500)
+    try:
+        out = run(capsys, directory / 'corail.ini')
+    finally:
+        os.chmod(str(directory), 0o700)
+    assert out['failed'] is True and 'cannot write in' in out['msg']
+
+
+def test_prune_reports_the_removed_sirets(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    run(capsys, path)
+    out = run(capsys, path, structures=STRUCTURES[:1], prune=True, diff=True)
+    assert out['changed'] is True and out['pruned'] == [LYON]
+    assert LYON not in path.read_text()
+    assert out['diff']['before'].startswith('[chorus.structure.%s]' % LYON)
+
+
+def test_backup_pruning_orders_by_the_timestamp_in_the_name(tmp_path):
+    path = tmp_path / 'c.ini'
+    names = ['c.ini.9.2021-05-01@00:00:00~', 'c.ini.1.2023-01-01@00:00:00~', 'c.ini.5.2022-01-01@00:00:00~']
+    for name in names:
+        (tmp_path / name).write_text('x')
+    deleted = corail_config.prune_backups(str(path), 2)
+    assert [os.path.basename(d) for d in deleted] == ['c.ini.9.2021-05-01@00:00:00~']
+    assert listing(tmp_path) == sorted(names[1:])
+
+
+def test_a_directory_that_refuses_the_temporary_file(tmp_path, capsys, monkeypatch):
+    def refuse(**kwargs):
+        raise OSError(13, 'Permission denied')
+    monkeypatch.setattr(corail_config.tempfile, 'mkstemp', refuse)
+    out = run(capsys, tmp_path / 'corail.ini')
+    assert out['failed'] is True
+    assert out['msg'] == '%s: cannot write in %s: Permission denied; nothing was written' % (tmp_path / 'corail.ini', tmp_path)
+    assert listing(tmp_path) == []
+
+
+def test_a_failed_move_leaves_no_empty_file_behind(tmp_path, capsys, monkeypatch):
+    def fail_move(self, src, dest, unsafe_writes=False, keep_dest_attrs=True):
+        self.fail_json(msg='Could not replace file')
+    monkeypatch.setattr(corail_config.AnsibleModule, 'atomic_move', fail_move)
+    out = run(capsys, tmp_path / 'corail.ini')
+    assert out['failed'] is True and out['msg'] == 'Could not replace file'
+    assert listing(tmp_path) == []
