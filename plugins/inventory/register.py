@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 name: register
-author: chorus.corail developers
+author: chorus.corail contributors (@chorus-corail)
 version_added: 0.1.0
 short_description: Corail servers and their structures from the integrator's register of collectivités
 description:

@@ -34,7 +34,6 @@ from ansible_collections.chorus.corail.plugins.module_utils._statuses import (
 )
 from ansible_collections.chorus.corail.plugins.module_utils._chorus_api import (
     EMPTY_RESULT_CODES,
-    AccountRejected,
     ChorusError,
     PisteApp,
     TechnicalAccount,

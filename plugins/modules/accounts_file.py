@@ -10,7 +10,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: accounts_file
-author: chorus.corail developers
+author: chorus.corail contributors (@chorus-corail)
 version_added: 0.1.0
 short_description: Record one technical account in a vault-protected chorus_accounts vars file
 description:

@@ -34,7 +34,7 @@ description:
   - Read-only. Passwords, client secrets and tokens never appear in the result.
   - "Runs where it is called; use it on the controller (C(delegate_to: localhost), C(run_once: true))."
 author:
-  - chorus.corail contributors
+  - chorus.corail contributors (@chorus-corail)
 options:
   structures:
     description:
@@ -108,14 +108,12 @@ seealso:
 EXAMPLES = r'''
 - name: Check every structure of every Corail server, once, from the controller
   chorus.corail.credentials_info:
-    structures: "{{ ansible_play_hosts_all
-                    | map('extract', hostvars)
-                    | selectattr('corail_structures', 'defined')
-                    | map(attribute='corail_structures') | flatten }}"
+    structures: "{{ hostvars | chorus.corail.structures_of_hosts(ansible_play_hosts_all) }}"
     accounts: "{{ chorus_accounts }}"
     piste_apps: "{{ chorus_piste_apps }}"
   delegate_to: localhost
   run_once: true
+  no_log: true  # the passwords go in; the result holds none
   register: chorus_check
 
 - name: Offline validation only (checksums, definitions), no network

@@ -50,8 +50,9 @@ def test_galaxy_artifact_is_clean_and_installs(tmp_path):
     assert len(tarball) == 1
     with tarfile.open(tarball[0]) as tar:
         names = tar.getnames()
-    forbidden = ('.venv/', '.tmp/', '.git/', 'tests/output/', '__pycache__', '.pyc', 'Makefile', 'tools/', '.ci/', 'demo/', 'benchmarks/')
-    leaked = [n for n in names if any(f in n + ('/' if not n.endswith('/') else '') for f in forbidden)]
+    top_forbidden = ('.venv', '.tmp', '.git', '.ci', 'tools', 'demo', 'benchmarks', 'Makefile', 'requirements-dev.txt')
+    anywhere_forbidden = ('__pycache__', '.pyc', 'tests/output', 'tests/functional', '.pytest_cache', '.hypothesis')
+    leaked = [n for n in names if n.split('/')[0] in top_forbidden or any(f in n for f in anywhere_forbidden)]
     assert not leaked, leaked
     for required in ('MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'meta/runtime.yml', 'requirements.txt'):
         assert required in names, required

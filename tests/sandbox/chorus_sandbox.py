@@ -598,7 +598,7 @@ class Handler(BaseHTTPRequestHandler):
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode('utf-8')
         except (binascii.Error, UnicodeDecodeError):
             return ('', '')
-        client_id, _, secret = decoded.partition(':')
+        client_id, dummy, secret = decoded.partition(':')
         return client_id, secret
 
     def _oauth_client_id(self, body):

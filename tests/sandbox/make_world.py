@@ -67,9 +67,9 @@ def _check_digit(partial):
 def new_siret(rng, taken):
     """A Luhn-valid SIRET of a public body (SIREN starting with 2), not in `taken`."""
     while True:
-        siren = '2' + ''.join(rng.choice(string.digits) for _ in range(7))
+        siren = '2' + ''.join(rng.choice(string.digits) for dummy in range(7))
         siren += _check_digit(siren)
-        head = siren + ''.join(rng.choice(string.digits) for _ in range(4))
+        head = siren + ''.join(rng.choice(string.digits) for dummy in range(4))
         siret = head + _check_digit(head)
         if siret not in taken:
             taken.add(siret)
@@ -105,10 +105,14 @@ class _Gen:
         self.invoices = []
 
     def password(self):
-        return ''.join(self.rng.choice(PASSWORD_CHARS) for _ in range(16))
+        while True:
+            password = ''.join(self.rng.choice(PASSWORD_CHARS) for dummy in range(16))
+            # "{{", "{%" and "{#" would be templated by Ansible when read from the inventory.
+            if not any(mark in password for mark in ('{{', '{%', '{#')):
+                return password
 
     def secret(self, size=32):
-        return ''.join(self.rng.choice(string.ascii_letters + string.digits) for _ in range(size))
+        return ''.join(self.rng.choice(string.ascii_letters + string.digits) for dummy in range(size))
 
     def structure(self, in_world=True, invoices=True):
         rng = self.rng
@@ -126,7 +130,7 @@ class _Gen:
             self.world_structures.append({'siret': siret, 'id_structure_cpp': ident, 'designation': record['name'],
                                           'active': True, 'services': record['services']})
             if invoices and rng.random() < 0.5:
-                for _ in range(rng.randint(1, 3)):
+                for dummy in range(rng.randint(1, 3)):
                     self.invoice_no += 1
                     day = self.today - datetime.timedelta(days=rng.randint(1, 90))
                     self.invoices.append({'siret': siret, 'numero': 'FAC-%d-%05d' % (day.year, self.invoice_no),
@@ -137,8 +141,8 @@ class _Gen:
         if self.rng.random() < 0.5:
             login = 'TECH_0%s@cpp2017.fr' % first_siret
         else:
-            login = 'TECH_1_%s@cpro.fr' % ''.join(self.rng.choice(string.ascii_uppercase + string.digits)
-                                                   for _ in range(10))
+            tail = ''.join(self.rng.choice(string.ascii_uppercase + string.digits) for dummy in range(10))
+            login = 'TECH_1_%s@cpro.fr' % tail
         if login in self.logins:
             return self.login(first_siret)
         self.logins.add(login)
@@ -184,7 +188,7 @@ def make_world(n, hosts=None, seed=0, shares=None, url=None, today=None):
                 app = healthy_apps[app_turn % len(healthy_apps)]
                 app_turn += 1
             members = [dict(gen.structure(), kind=kind, attached=kind != 'missing',
-                            raccordement=kind not in ('missing', 'forbidden')) for _ in range(size)]
+                            raccordement=kind not in ('missing', 'forbidden')) for dummy in range(size)]
             groups.append({'kind': kind, 'app': app, 'members': members})
     # Structure-level problems go last on healthy accounts, after their healthy structures.
     # Each on its own healthy account while there are enough of them.
@@ -194,7 +198,7 @@ def make_world(n, hosts=None, seed=0, shares=None, url=None, today=None):
              ('forbidden', counts['forbidden'] - forbidden_whole)]
     turn = 0
     for kind, total in extra:
-        for _ in range(total):
+        for dummy in range(total):
             group = healthy[turn % len(healthy)]
             turn += 1
             if kind == 'unknown':

@@ -73,16 +73,16 @@ def inventory(tmp_path, sandbox):
         'chorus_piste_apps:\n  corail_q: {client_id: %s, client_secret: %s, environment: qualification}\n'
         'chorus_oauth_url: %s\nchorus_api_url: %s\nchorus_retries: 0\nchorus_timeout: 5\n'
         % (CLIENT_ID, CLIENT_SECRET, sandbox.oauth_url, sandbox.api_url))
+    servers = tmp_path / 'servers'
+    servers.mkdir()
+    host = ('    %s:\n      ansible_connection: local\n      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+            '      corail_config_path: ' + str(servers) + '/%s.ini\n      corail_structures:\n')
     (inv / 'hosts.yml').write_text(
         '---\nall:\n  hosts:\n'
-        '    corail-1:\n      corail_structures:\n'
-        '        - {siret: "%s", name: Commune de Lescar, account: "%s"}\n'
-        '        - {siret: "%s", name: Commune de Lons, account: "%s"}\n'
-        '    corail-2:\n      corail_structures:\n'
-        '        - {siret: "%s", name: CCAS de Lescar, account: "%s"}\n'
-        '    corail-3:\n      corail_structures:\n'
-        '        - {siret: "%s", name: "Commune d\'Oloron", account: "%s"}\n'
-        % (S1, LOGIN_A, S3, LOGIN_B, S2, LOGIN_A, S4, LOGIN_OTHER))
+        + host % ('corail-1', 'corail-1') + '        - {siret: "%s", name: Commune de Lescar, account: "%s"}\n' % (S1, LOGIN_A)
+        + host % ('corail-2', 'corail-2') + '        - {siret: "%s", name: CCAS de Lescar, account: "%s"}\n' % (S2, LOGIN_A)
+        + host % ('corail-3', 'corail-3') + '        - {siret: "%s", name: Commune de Lons, account: "%s"}\n'
+        '        - {siret: "%s", name: "Commune d\'Oloron", account: "%s"}\n' % (S3, LOGIN_B, S4, LOGIN_OTHER))
     other = ('  # kept by hand: another gestionnaire principal\n'
              '  %s:\n    password: !vault |\n%s    password_changed_on: "2025-01-15"\n'
              '    environment: qualification\n' % (LOGIN_OTHER, _indent(encrypt('other-secret'), '          ')))
@@ -269,6 +269,10 @@ def test_renew_replaces_the_password_and_redeploys_only_its_servers(inventory, s
             recap = proc.stdout[proc.stdout.rindex('PLAY RECAP'):]
             assert 'corail-1' in recap and 'corail-2' in recap
             assert 'corail-3' not in recap
+            servers = inventory['tmp'] / 'servers'
+            assert sorted(p.name for p in servers.iterdir() if p.name.endswith('.ini')) == ['corail-1.ini', 'corail-2.ini']
+            deployed = (servers / 'corail-1.ini').read_text()
+            assert LOGIN_A in deployed and LOGIN_B not in deployed
         else:
             assert 'Redeploying' not in proc.stdout
     finally:
@@ -292,3 +296,64 @@ def test_renew_refuses_an_unknown_login(inventory, sandbox):
                         verbosity=None)
     assert proc.returncode != 0
     assert 'chorus.corail.enroll' in proc.stdout
+
+
+def _drive_terminal(argv, env, cwd, answers, timeout=120):
+    """Run argv on a pseudo-terminal; answer each (prompt regex, text) in turn. Returns the transcript."""
+    import pty
+    import select
+    import time
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the pty is its controlling terminal, as for a person at a shell
+        try:
+            os.chdir(cwd)
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    transcript = b''
+    pending = list(answers)
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                transcript += chunk
+            if pending and re.search(pending[0][0], transcript.decode('utf-8', 'replace').split('\x00')[-1]):
+                prompt, text = pending.pop(0)
+                transcript += b'\x00'  # later prompts are searched after this mark only
+                time.sleep(0.2)
+                os.write(fd, text.encode() + b'\r')
+        else:
+            raise AssertionError('timed out; transcript:\n' + transcript.decode('utf-8', 'replace'))
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), transcript.decode('utf-8', 'replace')
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='pseudo-terminal test')
+def test_prompts_hide_the_password_and_ask_again_after_a_rejection(inventory, sandbox):
+    """At a terminal: the password is not echoed; after a 401 it is asked again, and the good one stored."""
+    wrong = 'typo-in-the-password-7'
+    exe = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+    argv = [exe, '-i', str(inventory['dir']), 'chorus.corail.enroll',
+            '-e', 'chorus_vault_password_file=%s' % inventory['vault_file']]
+    code, transcript = _drive_terminal(argv, ansible_env(), str(inventory['tmp']), [
+        (r'Technical login', LOGIN_A),
+        (r'Its password', wrong),
+        (r'environment', 'qualification'),
+        (r'SIRET', S1),
+        (r'rejected the password', PASSWORD_A),
+    ])
+    assert code == 0, transcript[-4000:]
+    assert wrong not in transcript and PASSWORD_A not in transcript
+    assert LOGIN_A in transcript  # the login is echoed, so that typos show
+    entry = entry_text(inventory['accounts'].read_text(), LOGIN_A)
+    assert vault_view(inventory, vault_block(entry)) == PASSWORD_A
+    assert field(entry, 'validated') == 'true'

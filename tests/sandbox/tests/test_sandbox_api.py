@@ -328,7 +328,7 @@ def test_keep_alive_serves_several_requests_on_one_connection(client):
     parts = urlsplit(client.sb.api_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
     headers = client.headers()
-    for _ in range(3):
+    for dummy in range(3):
         conn.request('POST', '/cpro/transverses/v1/recuperer/tauxtva', body=b'{}', headers=headers)
         answer = conn.getresponse()
         assert answer.status == 200

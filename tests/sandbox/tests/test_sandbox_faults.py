@@ -21,7 +21,7 @@ def statuses(sb, count=40, seed=0):
     client = Client(sb)
     client.token  # pylint: disable=pointless-statement
     sb.set_faults(error_rate=0.5, seed=seed)
-    return [client.post(TAUX).status_code for _ in range(count)]
+    return [client.post(TAUX).status_code for dummy in range(count)]
 
 
 def test_latency_and_jitter_in_milliseconds(sandbox):
@@ -60,14 +60,14 @@ def test_rate_limit_per_client_id_with_retry_after(sandbox):
     q, p = Client(sandbox), Client(sandbox, 'app-p', 'secret-p', password='other-prod-password')
     q.token, p.token  # pylint: disable=pointless-statement
     sandbox.set_faults(rate_limit_per_s=3, retry_after_s=2)
-    codes = [q.post(TAUX) for _ in range(4)]
+    codes = [q.post(TAUX) for dummy in range(4)]
     assert [a.status_code for a in codes] == [200, 200, 200, 429]
     assert codes[-1].headers['Retry-After'] == '2'
     assert p.post(TAUX).status_code == 200  # another application has its own budget
     time.sleep(1.05)
     assert q.post(TAUX).status_code == 200
     sandbox.set_faults(rate_limit_per_s=0)
-    assert all(q.post(TAUX).status_code == 200 for _ in range(10))
+    assert all(q.post(TAUX).status_code == 200 for dummy in range(10))
 
 
 def test_fractional_retry_after_for_fast_tests(sandbox):
@@ -91,8 +91,8 @@ def test_hang_outlasts_a_client_timeout_and_server_survives(sandbox):
 def test_hang_share_is_seeded():
     with running_sandbox(WORLD, hang_rate=0.3, hang_ms=1, seed=5) as one:
         with running_sandbox(WORLD, hang_rate=0.3, hang_ms=1, seed=5) as two:
-            draws_one = [one.sandbox.draw('k') for _ in range(30)]
-            draws_two = [two.sandbox.draw('k') for _ in range(30)]
+            draws_one = [one.sandbox.draw('k') for dummy in range(30)]
+            draws_two = [two.sandbox.draw('k') for dummy in range(30)]
     assert draws_one == draws_two
     assert 0 < sum(1 for d in draws_one if d['hang_s']) < 30
 
@@ -124,7 +124,7 @@ def test_stats_count_per_path_and_client_and_ignore_control_calls(sandbox):
     client.post('structures/v1/consulter', {'idStructureCPP': 1001})
     requests.post(sandbox.api_url + TAUX_PATH, json={}, timeout=5)  # no token: client '-'
     requests.post(sandbox.api_url + '/cpro/nowhere', json={}, timeout=5)
-    for _ in range(3):
+    for dummy in range(3):
         requests.get(sandbox.url + '/_sandbox/stats', timeout=5)
     stats = requests.get(sandbox.url + '/_sandbox/stats', timeout=5).json()
     assert stats['calls'] == {
@@ -161,6 +161,6 @@ def test_faults_apply_to_failures_too_and_each_request_gets_its_own_fate(sandbox
     sandbox.set_faults(error_rate=0.5, seed=2)
     bad = Client(sandbox, password='wrong')
     bad.token_response()
-    codes = {bad.post(TAUX).status_code for _ in range(30)}
+    codes = {bad.post(TAUX).status_code for dummy in range(30)}
     assert 401 in codes and codes & {500, 502, 503, 504}
     assert LOGIN  # the account exists: the 401s come from the wrong password

@@ -72,7 +72,7 @@ def test_same_seed_same_world_other_seed_other_world():
 def test_identifiers_are_valid_unique_and_usual():
     ids = _identifiers()
     result = make_world(300, seed=4, today=TODAY)
-    sirets = [st['siret'] for _, st in _structures(result)]
+    sirets = [st['siret'] for dummy, st in _structures(result)]
     assert len(sirets) == len(set(sirets)) == 300
     assert all(ids.siret_valid(s) and s.startswith('2') for s in sirets)
     world_ids = [s['id_structure_cpp'] for s in result['world']['structures']]
@@ -83,15 +83,17 @@ def test_identifiers_are_valid_unique_and_usual():
     assert {l.split('@')[1] for l in logins} == {'cpp2017.fr', 'cpro.fr'}
     accounts = result['inventory']['group_vars']['chorus_accounts']
     assert all(ids.password_problem(a['password']) is None for a in accounts.values())
+    assert not any(m in a['password'] for a in accounts.values() for m in ('{{', '{%', '{#'))
+    assert any(':' in a['password'] for a in accounts.values())
     # About 2.5 structures per technical account.
-    per_account = collections.Counter(st['account'] for _, st in _structures(result) if st['account'])
+    per_account = collections.Counter(st['account'] for dummy, st in _structures(result) if st['account'])
     assert 2.0 <= sum(per_account.values()) / len(per_account) <= 3.2
 
 
 def test_each_account_carries_at_most_one_kind_of_problem():
     result = make_world(400, seed=6, today=TODAY)
     by_account = collections.defaultdict(set)
-    for _, st in _structures(result):
+    for dummy, st in _structures(result):
         by_account[st['account']].add(result['expected'][st['siret']])
     for login, found in by_account.items():
         if not login:

@@ -70,7 +70,7 @@ def test_holds_200_concurrent_connections(server_process):
     clients = 200
     start = time.monotonic()
     # Every connection is open before any request is sent: 200 at once, on loopback only.
-    sockets = [socket.create_connection((parts.hostname, parts.port), timeout=20) for _ in range(clients)]
+    sockets = [socket.create_connection((parts.hostname, parts.port), timeout=20) for dummy in range(clients)]
     barrier = threading.Barrier(clients)
     results = [None] * clients
 
@@ -78,12 +78,12 @@ def test_holds_200_concurrent_connections(server_process):
         sock = sockets[index]
         barrier.wait()
         try:
-            for _ in range(2):  # two requests on the same connection: keep-alive under load
+            for dummy in range(2):  # two requests on the same connection: keep-alive under load
                 sock.sendall(request)
                 data = b''
                 while b'\r\n\r\n' not in data:
                     data += sock.recv(65536)
-                head, _, rest = data.partition(b'\r\n\r\n')
+                head, dummy, rest = data.partition(b'\r\n\r\n')
                 length = int([h for h in head.split(b'\r\n') if h.lower().startswith(b'content-length')][0]
                              .split(b':')[1])
                 while len(rest) < length:

@@ -113,7 +113,7 @@ def test_retry_after_http_date():
 def test_backoff_is_exponential_with_jitter_and_bounded():
     client = api.ChorusClient(backoff_factor=1.0, backoff_max=8.0, rng=random.Random(1))
     for attempt, ceiling in [(0, 1.0), (1, 2.0), (2, 4.0), (3, 8.0), (6, 8.0)]:
-        delays = [client._delay(attempt) for _ in range(50)]
+        delays = [client._delay(attempt) for dummy in range(50)]
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(set(delays)) > 1  # jitter
 
@@ -286,7 +286,7 @@ def test_transient_5xx_are_retried_until_success(sandbox):
     sandbox.set_faults(error_rate=0.5, seed=11)
     client = make_client(sandbox, retries=8, sleep=Sleeps())
     traces = []
-    for _ in range(10):
+    for dummy in range(10):
         trace = api.Trace()
         assert client.call(app(), account(), TAUX, {}, trace)['codeRetour'] == 0
         traces.append(trace)
@@ -300,7 +300,7 @@ def test_429_honours_retry_after(sandbox):
     client = make_client(sandbox, retries=5, backoff_factor=0.001)
     start = time.monotonic()
     trace = api.Trace()
-    for _ in range(2):
+    for dummy in range(2):
         client.call(app(), account(), TAUX, {}, trace)
     assert trace.retries >= 1 and 'HTTP 429' in trace.causes
     assert time.monotonic() - start >= 0.2
@@ -312,7 +312,7 @@ def test_429_after_the_retries_is_api_unavailable(sandbox):
     sleeps = Sleeps()
     client = make_client(sandbox, retries=1, sleep=sleeps)
     with pytest.raises(api.ApiUnavailable) as info:
-        for _ in range(5):
+        for dummy in range(5):
             client.call(app(), account(), TAUX, {})
     assert 'rate limited (HTTP 429)' in str(info.value)
     assert all(s >= 0.01 for s in sleeps)
