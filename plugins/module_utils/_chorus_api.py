@@ -493,17 +493,29 @@ class ChorusClient(object):
 
         token = self.token(app, trace)
         response = self._post_api(url, token, cpro_account, payload, trace)
-        if response.status_code == 401:
-            first = _www_authenticate_reason(response)
+        fresh_tokens = 0
+        first = None
+        while response.status_code == 401:
+            reason = _www_authenticate_reason(response)
+            first = first or reason
+            token_refused = _token_refused(response)
             response.close()
-            token = self.token(app, trace, stale=token)
-            response = self._post_api(url, token, cpro_account, payload, trace)
-            if response.status_code == 401:
-                reason = _www_authenticate_reason(response) or first
-                response.close()
+            # One fresh token after any 401 (design.md). A 401 that names the token itself
+            # (RFC 6750 invalid_token) again, e.g. a token that expired during a retry's backoff,
+            # is not the account's fault: more fresh tokens, then api_unavailable, never account_rejected.
+            if fresh_tokens >= 1 and not token_refused:
                 raise self._error(AccountRejected, 'HTTP 401 on %s for technical account %s, again with a fresh token%s'
-                                  % (path, account.login, ' (%s)' % reason if reason else ''),
-                                  http_status=401, path=path, libelle=reason)
+                                  % (path, account.login, ' (%s)' % (reason or first) if (reason or first) else ''),
+                                  http_status=401, path=path, libelle=reason or first)
+            if fresh_tokens > self.retries:
+                raise self._error(ApiUnavailable, 'HTTP 401 on %s: the access token was refused (%s) again with %d fresh tokens'
+                                  % (path, reason or 'invalid_token', fresh_tokens),
+                                  http_status=401, path=path, libelle=reason, cause='token refused', retries=fresh_tokens)
+            if fresh_tokens >= 1 and trace is not None:
+                trace.retried('token refused')
+            token = self.token(app, trace, stale=token)
+            fresh_tokens += 1
+            response = self._post_api(url, token, cpro_account, payload, trace)
         try:
             return self._read_answer(response, path)
         finally:
@@ -583,6 +595,12 @@ def _forbidden_body(response, body):
     if code is not None:
         return 'codeRetour %s%s' % (code, ', %s' % libelle if libelle else '')
     return 'request refused: no API raccordement for this application and structure, or API not subscribed'
+
+
+def _token_refused(response):
+    """True when a 401 blames the access token (RFC 6750 ``error="invalid_token"``), not the account."""
+    header = (response.headers.get('WWW-Authenticate') or '').lower().replace(' ', '')
+    return 'error="invalid_token"' in header
 
 
 def _www_authenticate_reason(response):

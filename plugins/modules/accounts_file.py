@@ -179,7 +179,7 @@ def main():
             login=dict(type='str', required=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             vaulted_password=dict(type='str', no_log=True),
-            password_changed_on=dict(type='str'),
+            password_changed_on=dict(type='str', no_log=False),
             environment=dict(type='str', choices=['qualification', 'production']),
             validated=dict(type='bool'),
             last_check_status=dict(type='str'),

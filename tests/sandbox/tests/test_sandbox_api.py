@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from conftest import EXPIRED, LOGIN, LONELY, S1, S2, S3, S4, S5, S6, S7, Client, cpro_account
+from sandbox_testlib import EXPIRED, LOGIN, LONELY, S1, S2, S3, S4, S5, S6, S7, Client, cpro_account
 
 ACCOUNT_401 = 'Bearer realm="PISTE",error="Unauthorized",error_description="login or password incorrects"'
 ALL_POST_PATHS = (

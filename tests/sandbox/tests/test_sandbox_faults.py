@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from conftest import LOGIN, WORLD, Client
+from sandbox_testlib import LOGIN, WORLD, Client
 from fixtures import running_sandbox
 
 TAUX = 'transverses/v1/recuperer/tauxtva'

@@ -15,7 +15,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import SANDBOX_DIR, WORLD
+from sandbox_testlib import SANDBOX_DIR, WORLD
 from fixtures import running_sandbox
 from make_world import DEFAULT_SHARES, make_world, write_world
 from reference_check import reference_check

@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 
 import requests
 
-from conftest import Client
+from sandbox_testlib import Client
 
 
 def _basic(client_id, secret):

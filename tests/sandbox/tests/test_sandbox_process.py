@@ -16,7 +16,7 @@ import pytest
 import requests
 import yaml
 
-from conftest import LOGIN, PASSWORD, SANDBOX_DIR, WORLD, cpro_account
+from sandbox_testlib import LOGIN, PASSWORD, SANDBOX_DIR, WORLD, cpro_account
 
 SERVER = os.path.join(SANDBOX_DIR, 'chorus_sandbox.py')
 CTL = os.path.join(SANDBOX_DIR, 'sandbox_ctl.py')

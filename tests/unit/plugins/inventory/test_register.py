@@ -18,7 +18,7 @@ from ansible_collections.chorus.corail.plugins.inventory import register as regi
 from ansible_collections.chorus.corail.plugins.inventory.register import RegisterParser, safe_group_part
 
 S1, S2, S3, S4 = '21640000200012', '21640001000015', '21640002800017', '21640003600010'
-LA_POSTE = '35600000000048'
+LA_POSTE = '35600000000001'  # La Poste: digit sum multiple of 5, not Luhn
 LOGIN_A = 'TECH_0%s@cpp2017.fr' % S1
 LOGIN_B = 'TECH_1_lons@cpro.fr'
 
@@ -50,6 +50,10 @@ def parse(path, cache=True):
     plugin = inventory_loader.get('chorus.corail.register')
     assert plugin.verify_file(str(path))
     plugin.parse(inventory, DataLoader(), str(path), cache=cache)
+    try:
+        plugin.update_cache_if_changed()  # what the inventory manager does after parse()
+    except AttributeError:
+        pass  # cache off
     return inventory, plugin
 
 

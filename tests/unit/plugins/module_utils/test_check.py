@@ -488,6 +488,15 @@ def test_rate_limit_is_survived():
     assert stats['responses'].get('429', 0) > 0
 
 
+def test_empty_search_with_code_20000_is_structure_unknown():
+    cases = [('h', cw.S_UNKNOWN, cw.LOGIN_OK, 'corail', 'structure_unknown'),
+             ('h', cw.S_MARSEILLE, cw.LOGIN_OK, 'corail', 'not_attached')]
+    with running_sandbox(cw.world(), empty_search_code=20000) as sb:
+        result = run(sb, cw.structures(cases))
+    assert [e['status'] for e in result['structures']] == cw.expected(cases)
+    assert 'codeRetour 20000' in result['structures'][0]['detail']
+
+
 def test_unreadable_active_structures_answer_is_api_unavailable():
     # A valid JSON answer without listeStructures: never read as "attached to nothing" (not_attached).
     group = check._Group(('qualification', 'x', 'l'), None, None, 'corail')
