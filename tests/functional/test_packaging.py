@@ -7,7 +7,9 @@ import tarfile
 
 import pytest
 
-from conftest import REPO, run_ansible
+from conftest import REPO, ansible_env, run_ansible
+from fixtures import running_sandbox
+from make_world import make_world, write_world
 
 PLUGIN_DIRS = {'module': 'modules', 'filter': 'filter', 'inventory': 'inventory'}
 
@@ -60,12 +62,28 @@ def test_galaxy_artifact_is_clean_and_installs(tmp_path):
     assert any(n.startswith('roles/') for n in names)
     assert any(n.startswith('playbooks/') for n in names)
     dest = tmp_path / 'collections'
-    run_ansible(['collection', 'install', '-p', str(dest), tarball[0]], program='ansible-galaxy', check=True)
+    # Only the fresh path: the checkout must not be what Ansible finds.
+    fresh = ansible_env(ANSIBLE_COLLECTIONS_PATH=str(dest))
+    run_ansible(['collection', 'install', '-p', str(dest), tarball[0]], program='ansible-galaxy', env=fresh, check=True)
     installed = dest / 'ansible_collections' / 'chorus' / 'corail'
     assert (installed / 'MANIFEST.json').is_file()
     manifest = json.loads((installed / 'MANIFEST.json').read_text())
     assert manifest['collection_info']['version'] == '0.1.0'
     assert manifest['collection_info']['license'] == ['GPL-3.0-or-later']
+
+    # The installed copy runs the check playbook against the sandbox.
+    generated = make_world(12, hosts=2, seed=7)
+    with running_sandbox(generated['world']) as sandbox:
+        generated = make_world(12, hosts=2, seed=7, url=sandbox.url)
+        out = write_world(generated, str(tmp_path / 'world'))
+        reports = tmp_path / 'reports'
+        proc = run_ansible(['chorus.corail.check', '-i', os.path.join(out, 'inventory', 'hosts.yml'), '-vvv',
+                            '-e', 'chorus_check_report_dir=%s' % reports], cwd=str(tmp_path), env=fresh, check=True)
+        assert str(installed) in proc.stdout  # the role and modules came from the installed artifact
+        assert REPO + '/plugins' not in proc.stdout
+        report = json.loads((reports / 'latest' / 'report.json').read_text())
+        assert len(report['structures']) == 12
+        assert {row['siret']: row['status'] for row in report['structures']} == generated['expected']
 
 
 def test_execution_environment_renders_a_build_context(tmp_path):

@@ -194,7 +194,7 @@ def stop(folder):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('action', choices=['start', 'kill', 'revive', 'kill-on-connect', 'stop'])
     parser.add_argument('--dir', required=True)
     parser.add_argument('--hosts', default='')

@@ -6,7 +6,6 @@ import datetime
 import hashlib
 import os
 import re
-import subprocess
 import sys
 
 import pytest
@@ -315,7 +314,7 @@ def _drive_terminal(argv, env, cwd, answers, timeout=120):
     deadline = time.time() + timeout
     try:
         while time.time() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.2)
+            ready = select.select([fd], [], [], 0.2)[0]
             if ready:
                 try:
                     chunk = os.read(fd, 4096)
@@ -325,14 +324,14 @@ def _drive_terminal(argv, env, cwd, answers, timeout=120):
                     break
                 transcript += chunk
             if pending and re.search(pending[0][0], transcript.decode('utf-8', 'replace').split('\x00')[-1]):
-                prompt, text = pending.pop(0)
+                text = pending.pop(0)[1]
                 transcript += b'\x00'  # later prompts are searched after this mark only
                 time.sleep(0.2)
                 os.write(fd, text.encode() + b'\r')
         else:
             raise AssertionError('timed out; transcript:\n' + transcript.decode('utf-8', 'replace'))
     finally:
-        _, status = os.waitpid(pid, 0)
+        status = os.waitpid(pid, 0)[1]
         os.close(fd)
     return os.waitstatus_to_exitcode(status), transcript.decode('utf-8', 'replace')
 

@@ -106,9 +106,8 @@ def hand_written():
 
 
 def test_new_file_gets_a_header_and_the_entry_in_canonical_order():
-    text, before, after, action = accounts.plan(None, A, updates={'environment': 'qualification', 'validated': True,
-                                                                'password_changed_on': '2025-06-01'},
-                                                vaulted_password=encrypt('s3cret:{{x}}'))
+    updates = {'environment': 'qualification', 'validated': True, 'password_changed_on': '2025-06-01'}
+    text, before, dummy, action = accounts.plan(None, A, updates=updates, vaulted_password=encrypt('s3cret:{{x}}'))
     assert action == 'added' and before is None
     assert text.startswith(accounts.NEW_FILE_HEADER + 'chorus_accounts:\n  %s:\n    password: !vault |\n' % A)
     keys = [line.split(':')[0].strip() for line in text.splitlines() if line.startswith('    ') and not line.startswith('      ')]
