@@ -117,26 +117,40 @@ def _expand(sources):
             raise AssertionError('leak scan: %s does not exist; the scan would prove nothing' % source)
 
 
+def _masked(text, spans, start, end):
+    """text[start:end] with every secret span inside it replaced by a marker (spans may overlap)."""
+    pieces = []
+    pos = start
+    for span_start, span_end in sorted((max(a, start), min(b, end)) for a, b in spans if a < end and b > start):
+        if span_end <= pos:
+            continue
+        if span_start > pos:
+            pieces.append(text[pos:span_start])
+        pieces.append('<SECRET>')
+        pos = span_end
+    pieces.append(text[pos:end])
+    return ''.join(pieces).replace('\n', ' ')
+
+
 def scan(sources, secrets):
     """Every occurrence of a secret or derivative in ``sources``: [(where, secret name, kind, context)].
 
-    The context replaces the match by <SECRET name/kind>, so that a failure report leaks nothing."""
+    The context masks every secret it overlaps, so that a failure report leaks nothing itself."""
     findings = []
     for label, text in _expand(sources):
-        lowered = None
+        lowered = text.lower()
+        hits = []
         for name, kind, needle in secrets.needles:
-            haystack, target = text, needle
-            if kind in _CASELESS:
-                lowered = text.lower() if lowered is None else lowered
-                haystack, target = lowered, needle.lower()
+            haystack, target = (lowered, needle.lower()) if kind in _CASELESS else (text, needle)
             start = haystack.find(target)
             while start != -1:
-                line = text.count('\n', 0, start) + 1
-                before = text[max(0, start - 60):start].replace('\n', ' ')
-                after = text[start + len(target):start + len(target) + 60].replace('\n', ' ')
-                findings.append(('%s:%d' % (label, line), name, kind,
-                                 '...%s<SECRET %s/%s>%s...' % (before, name, kind, after)))
+                hits.append((start, start + len(target), name, kind))
                 start = haystack.find(target, start + 1)
+        spans = [(a, b) for a, b, _n, _k in hits]
+        for start, end, name, kind in sorted(hits):
+            line = text.count('\n', 0, start) + 1
+            context = _masked(text, spans, max(0, start - 60), min(len(text), end + 60))
+            findings.append(('%s:%d' % (label, line), name, kind, '...%s...' % context))
     return findings
 
 
