@@ -12,8 +12,9 @@ if [ "${1:-}" = "--copy" ]; then
   dest="${CHORUS_BUILD_DIR:-/tmp/chorus.corail-build}/ansible_collections/chorus/corail"
   rm -rf "$dest"
   mkdir -p "$dest"
+  # Files deleted in the work tree but still tracked are skipped.
   (cd "$top" && git ls-files -z --cached --others --exclude-standard \
-     | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' \
+     | while IFS= read -r -d '' f; do if [ -e "$f" ]; then printf '%s\0' "$f"; fi; done \
      | tar --null -T - -cf -) | (cd "$dest" && tar -xf -)
   echo "$dest"
 fi

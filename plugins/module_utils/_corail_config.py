@@ -94,6 +94,8 @@ _SECTION_CHARS_RE = re.compile(r'^[A-Za-z0-9 _.:/@+-]*$')
 _INI_KEY_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
 _XML_KEY_CHARS_RE = re.compile(r'^[A-Za-z0-9_.:/@+-]*$')
 _URL_RE = re.compile(r'^https?://[^\s"<>\\]+$', re.IGNORECASE)
+# No setting of a Corail server is this long: a longer value is a pasted file or a template gone wrong.
+MAX_VALUE_LENGTH = 4096
 
 NEW_FILE_HEADER = {
     'ini': '; Chorus Pro connector settings, managed by Ansible (chorus.corail.corail_config).',
@@ -266,6 +268,8 @@ def _text(value, field, siret=None, required=False, app=None):
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InvalidIdentifier(where, 'must be a string, got %s' % type(value).__name__, siret)
     value = str(value)
+    if len(value) > MAX_VALUE_LENGTH:
+        raise InvalidIdentifier(where, 'is longer than %d characters (%d)' % (MAX_VALUE_LENGTH, len(value)), siret)
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise InvalidIdentifier(where, 'contains control characters (newline, tab...), which would break the file', siret)
     if any(0xD800 <= ord(c) <= 0xDFFF or ord(c) in (0xFFFE, 0xFFFF) for c in value):
@@ -937,10 +941,6 @@ class Plan(object):
     def pruned_structures(self):
         return [ident for kind, ident in self.pruned if kind == STRUCTURE]
 
-    @property
-    def pruned_apps(self):
-        return [ident for kind, ident in self.pruned if kind == APP]
-
 
 def _check_encodable(blocks, codec, fmt):
     if fmt == 'xml':
@@ -970,11 +970,11 @@ def plan(fmt, original, layout, piste_apps, structures, prune=False):
     _check_blocks_fit(layout, blocks)
     wanted = dict(((b.kind, b.ident), dict((f, b.values.get(f)) for f in layout.owned_fields(b.kind)
                                            if b.values.get(f) is not None)) for b in blocks)
-    if original is None:
+    if original is None or not original.strip():  # a missing or empty (touched) file starts afresh
         _check_encodable(blocks, 'utf-8', fmt)
         render = render_new_ini if fmt == 'ini' else render_new_xml
         content = render(layout, blocks).encode('utf-8')
-        return Plan(content, None, {}, wanted, [], blocks)
+        return Plan(content, original, {}, wanted, [], blocks)
     bom, codec, text = decode(original, fmt)
     _check_encodable(blocks, codec, fmt)
     if fmt == 'ini':

@@ -319,6 +319,8 @@ def _unmask_public_values(module):
                     continue
                 (secrets if key in secret_keys else public).add(str(value))
     module.no_log_values.difference_update(public - secrets)
+    # A blank "secret" hides nothing but would mask every space of the error that refuses it.
+    module.no_log_values.difference_update([value for value in module.no_log_values if not value.strip()])
 
 
 def main():

@@ -356,3 +356,19 @@ def test_prompts_hide_the_password_and_ask_again_after_a_rejection(inventory, sa
     entry = entry_text(inventory['accounts'].read_text(), LOGIN_A)
     assert vault_view(inventory, vault_block(entry)) == PASSWORD_A
     assert field(entry, 'validated') == 'true'
+
+
+def test_vault_password_script_and_vault_id(inventory, sandbox):
+    """An executable vault password file is run, as Ansible does; chorus_vault_id labels the ciphertext."""
+    script = inventory['tmp'] / 'vault_pass.sh'
+    script.write_text('#!/bin/sh\necho "%s"\n' % VAULT_PASSWORD)
+    os.chmod(str(script), 0o700)
+    inventory['vault_file'] = script
+    proc = run_playbook(inventory, 'enroll', {'chorus_enroll_login': LOGIN_A, 'chorus_enroll_environment': 'qualification',
+                                              'chorus_enroll_sirets': S1, 'chorus_vault_id': 'integrator'},
+                        secret=PASSWORD_A)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert_no_secret(proc, PASSWORD_A)
+    block = vault_block(entry_text(inventory['accounts'].read_text(), LOGIN_A))
+    assert block.startswith('$ANSIBLE_VAULT;1.2;AES256;integrator\n')
+    assert vault_view(inventory, block) == PASSWORD_A

@@ -10,6 +10,11 @@ from conftest import REPO, ansible_env, run_ansible
 EXAMPLES = os.path.join(REPO, 'docs', 'examples')
 
 
+def unsafe(value):
+    """Register values are data, never templates: ansible-inventory shows them marked unsafe."""
+    return value['__ansible_unsafe'] if isinstance(value, dict) else value
+
+
 def inventory_list(source, **env):
     proc = run_ansible(['-i', source, '--list'], program='ansible-inventory',
                        env=ansible_env(ANSIBLE_INVENTORY_UNPARSED_FAILED='true', **env))
@@ -25,7 +30,6 @@ def test_example_register_lists_servers_groups_and_structures(tmp_path):
     hostvars = data['_meta']['hostvars']
     assert sorted(hostvars) == ['corail-oloron-01', 'corail-pau-01', 'corail-recette']
     pau = hostvars['corail-pau-01']
-    unsafe = lambda value: value['__ansible_unsafe'] if isinstance(value, dict) else value  # noqa: E731
     assert [unsafe(s['siret']) for s in pau['corail_structures']] == ['21640000200012', '21640001000015', '21640002800017']
     assert unsafe(pau['chorus_piste_app']) == 'CORAIL_PAU'
     assert pau['corail_config_path'] == '/etc/corail/chorus.ini'  # host_vars of the config

@@ -128,7 +128,7 @@ class Env(object):
             + '        - {siret: "%s", name: Commune de Gan, account: "%s"}\n' % (S4, L1)
             # invalid SIRET: the deploy role refuses the host before writing
             + host % ('corail-4', self.servers / 'corail-4.ini', 'ini')
-            + '        - {siret: "%s", name: Commune de Nay, account: "%s"}\n' % (BAD_SIRET, L1))
+            + '        - {siret: "%s", name: Commune de Nay, account: "%s"}\n' % (BAD_SIRET, L2))
 
     def run(self, label, args, expect_rc=None):
         env = ansible_env(ANSIBLE_LOG_PATH=str(self.log), ANSIBLE_VAULT_PASSWORD_FILE=str(self.vault_file))

@@ -269,6 +269,14 @@ def test_new_ini_file():
     )
 
 
+@pytest.mark.parametrize('fmt', ['ini', 'xml'])
+def test_an_empty_file_is_written_like_a_new_one(fmt):
+    new = plan(fmt, None)
+    for empty in (b'', b'\n'):
+        result = plan(fmt, empty)
+        assert result.changed and result.content == new.content and result.before == {}
+
+
 def test_merge_keeps_every_byte_outside_the_owned_keys():
     result = plan('ini', INI_EXISTING.encode('utf-8'))
     text = result.content.decode('utf-8')
