@@ -167,7 +167,7 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 from ansible_collections.chorus.corail.plugins.module_utils import _accounts_file as accounts
 
@@ -203,15 +203,21 @@ def main():
     if exists:
         try:
             with open(path, 'rb') as handle:
-                text = to_text(handle.read(), errors='surrogate_or_strict')
-        except (IOError, OSError, UnicodeError) as exc:
-            module.fail_json(msg='Cannot read %s: %s' % (path, to_native(exc)), login=login)
+                raw = handle.read()
+        except (IOError, OSError) as exc:
+            module.fail_json(msg='Cannot read %s: %s (login %s); nothing was written' % (path, to_native(exc), login), login=login)
+        try:
+            text = raw.decode('utf-8')
+        except UnicodeDecodeError as exc:
+            # Otherwise YAML would only say "parse error"; say where the file stops being UTF-8.
+            module.fail_json(msg='%s is not valid UTF-8 (byte %d); nothing was written for login %s' % (path, exc.start, login),
+                             login=login)
 
     try:
         new_text, before, after, action = accounts.plan(text, login, state=params['state'], updates=updates,
                                                         vaulted_password=params['vaulted_password'])
     except accounts.AccountsFileError as exc:
-        module.fail_json(msg='%s %s' % (path, to_native(exc)), login=login)
+        module.fail_json(msg='%s %s (login %s)' % (path, to_native(exc), login), login=login)
 
     result = dict(changed=action != 'unchanged', action=action, login=login,
                   entry=accounts.public_entry(after if params['state'] == 'present' else None))
@@ -223,10 +229,14 @@ def main():
         if params['backup'] and exists:
             result['backup_file'] = module.backup_local(path)
         directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            os.makedirs(directory)
-        # mkstemp creates the file 0600: the new content is never readable by others, even briefly.
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+        try:
+            if not os.path.isdir(directory):
+                os.makedirs(directory)
+            # mkstemp creates the file 0600: the new content is never readable by others, even briefly.
+            fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg='Cannot write in %s: %s; nothing was written for login %s'
+                             % (directory, to_native(exc.strerror or exc), login), login=login)
         try:
             with os.fdopen(fd, 'wb') as handle:
                 handle.write(to_bytes(new_text, errors='surrogate_or_strict'))

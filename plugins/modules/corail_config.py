@@ -65,19 +65,16 @@ options:
         required: true
       environment:
         description:
-          - V(qualification) or V(production).
+          - V(qualification) or V(production). Required.
         type: str
-        required: true
       client_id:
         description:
-          - PISTE client id.
+          - PISTE client id. Required.
         type: str
-        required: true
       client_secret:
         description:
-          - PISTE client secret. Never returned nor shown in a diff.
+          - PISTE client secret. Required. Never returned nor shown in a diff.
         type: str
-        required: true
       oauth_url:
         description:
           - PISTE token URL, written only when set (an override of the environment's URL).
@@ -105,14 +102,12 @@ options:
         type: str
       account:
         description:
-          - Login of the technical account (C(TECH_...@cpp2017.fr) or C(TECH_1_...@cpro.fr)).
+          - Login of the technical account (C(TECH_...@cpp2017.fr) or C(TECH_1_...@cpro.fr)). Required.
         type: str
-        required: true
       password:
         description:
-          - Password of the technical account. Never returned nor shown in a diff.
+          - Password of the technical account. Required. Never returned nor shown in a diff.
         type: str
-        required: true
       piste_app:
         description:
           - Name of the entry of O(piste_apps) this structure uses.
@@ -279,7 +274,9 @@ pruned:
 
 import os
 import re
+import stat
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -295,20 +292,21 @@ def argument_spec():
         format=dict(type='str', default='ini', choices=list(cc.FORMATS)),
         # The lists are no_log as wholes (they carry the secrets); _unmask_public_values then lets the
         # non-secret values (SIRETs, names, logins...) back into the output, which reports them.
+        # Presence of the fields is checked in module_utils, whose messages name the SIRET or the
+        # application; Ansible's would not.
         piste_apps=dict(type='list', elements='dict', default=[], no_log=True, options=dict(
             name=dict(type='str', required=True),
-            environment=dict(type='str', required=True),
-            client_id=dict(type='str', required=True),
-            client_secret=dict(type='str', required=True, no_log=True),
+            environment=dict(type='str'),
+            client_id=dict(type='str'),
+            client_secret=dict(type='str', no_log=True),
             oauth_url=dict(type='str'),
             api_url=dict(type='str'),
         )),
-        # Presence is checked in module_utils, whose messages name the SIRET; Ansible's would not.
         structures=dict(type='list', elements='dict', default=[], no_log=True, options=dict(
             siret=dict(type='str', required=True),
             name=dict(type='str'),
-            account=dict(type='str', required=True),
-            password=dict(type='str', required=True, no_log=True),
+            account=dict(type='str'),
+            password=dict(type='str', no_log=True),
             piste_app=dict(type='str'),
             service_code=dict(type='str'),
             id_structure_cpp=dict(type='str'),
@@ -383,19 +381,47 @@ def write(module, path, content, exists):
 
     backup_file = None
     if exists and params['backup']:
-        backup_file = module.backup_local(path)
+        backup_file = backup(module, path)
         prune_backups(path, params['backup_keep'])
-    elif not exists:
-        # atomic_move gives a file it creates 0666 & ~umask for a moment; an empty 0600 file at the
-        # destination makes it keep that mode instead. Removed again if the move fails.
+    if exists:
+        module.atomic_move(tmp, path, unsafe_writes=params['unsafe_writes'])
+    else:
+        # A new file: the 0600 temporary file becomes it in one rename. (atomic_move would give it
+        # 0666 & ~umask for a moment, and an empty placeholder would be a partial file if killed.)
         try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            os.rename(tmp, path)
         except (IOError, OSError) as exc:
             module.fail_json(msg='%s: cannot create the file: %s; nothing was written' % (path, to_native(exc.strerror or exc)))
-        module.add_cleanup_file(path)
-    module.atomic_move(tmp, path, unsafe_writes=params['unsafe_writes'])
-    if path in module.cleanup_files:
-        module.cleanup_files.remove(path)
+    return backup_file
+
+
+def backup(module, path):
+    """Copy ``path`` to ``PATH.PID.YYYY-MM-DD@HH:MM:SS~`` (module.backup_local's name, read by prune_backups).
+
+    Unlike backup_local (shutil.copy2), the copy is never readable by others while it is written, and
+    a backup only appears complete: written 0600 under a temporary name, given the file's mode, renamed.
+    """
+    backup_file = '%s.%s.%s~' % (path, os.getpid(), time.strftime('%Y-%m-%d@%H:%M:%S', time.localtime()))
+    directory = os.path.dirname(path) or '.'
+    tmp = None
+    try:
+        info = os.stat(path)
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.bak', dir=directory)
+        module.add_cleanup_file(tmp)
+        with os.fdopen(fd, 'wb') as handle:
+            with open(path, 'rb') as source:
+                handle.write(source.read())
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.chown(tmp, info.st_uid, info.st_gid)
+        except (IOError, OSError):
+            pass  # not root: the backup is ours, with the file's mode below
+        os.chmod(tmp, stat.S_IMODE(info.st_mode))
+        os.utime(tmp, (info.st_atime, info.st_mtime))
+        os.rename(tmp, backup_file)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='%s: cannot make the backup: %s; nothing was written' % (path, to_native(exc.strerror or exc)))
     return backup_file
 
 

@@ -154,8 +154,14 @@ def test_invalid_input_names_siret_and_field_and_creates_nothing(tmp_path, capsy
     out = run(capsys, path, structures=[STRUCTURES[0], dict(STRUCTURES[1], password='new-password\nx')])
     assert out['failed'] is True
     assert out['msg'] == 'password of structure %s: contains control characters (newline, tab...); nothing was written' % LYON
-    out = run(capsys, path, structures=[dict(STRUCTURES[0], account=None)])
+    missing = dict(STRUCTURES[0])
+    del missing['account']
+    out = run(capsys, path, structures=[missing])
     assert out['msg'].startswith('account of structure %s: is required' % PARIS)
+    app = dict(APPS[0])
+    del app['client_secret']
+    out = run(capsys, path, piste_apps=[app])
+    assert out['msg'].startswith('client_secret of PISTE application corail-prod: is required')
     assert listing(tmp_path) == []
 
 
@@ -233,9 +239,10 @@ def test_a_directory_that_refuses_the_temporary_file(tmp_path, capsys, monkeypat
 
 
 def test_a_failed_move_leaves_no_empty_file_behind(tmp_path, capsys, monkeypatch):
-    def fail_move(self, src, dest, unsafe_writes=False, keep_dest_attrs=True):
-        self.fail_json(msg='Could not replace file')
-    monkeypatch.setattr(corail_config.AnsibleModule, 'atomic_move', fail_move)
+    # A new file is the temporary file renamed (atomic_move is for replacing an existing one).
+    def fail_rename(src, dest):
+        raise OSError(13, 'Permission denied')
+    monkeypatch.setattr(corail_config.os, 'rename', fail_rename)
     out = run(capsys, tmp_path / 'corail.ini')
-    assert out['failed'] is True and out['msg'] == 'Could not replace file'
+    assert out['failed'] is True and 'cannot create the file: Permission denied; nothing was written' in out['msg']
     assert listing(tmp_path) == []

@@ -1,0 +1,692 @@
+# -*- coding: utf-8 -*-
+# Copyright: chorus.corail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run every chorus.corail benchmark side by side and write the results.
+
+    python benchmarks/run.py [--quick] [--only check,baseline,deploy] [--repeat N] [--out DIR]
+                             [--docs | --no-docs]
+
+Check (the check role against the sandbox at 50 ms per call, concurrency 8) at two sizes, next to
+its floor (Ansible's own cost for a one-task run_once play over the same inventory, plus calls x
+50 ms / 8) and next to the playbook an integrator writes without the collection (per host,
+ansible.builtin.uri for a token and each call, default forks; linear in structures, so it runs at
+a smaller size and is compared per structure). Deploy (the deploy role on local-connection hosts
+with per-host folders) next to a one-task ansible.builtin.copy playbook over the same hosts, first
+run and unchanged re-run.
+
+Every figure comes from one run of this script on one machine; nothing here is a test and no
+timing is asserted anywhere. Raw results go to DIR/results.json and DIR/results.md (DIR defaults to
+.tmp/bench/<timestamp>); a full run also rewrites the generated part of docs/performance.md.
+"""
+
+import argparse
+import collections
+import csv
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+SANDBOX_DIR = os.path.join(REPO, 'tests', 'sandbox')
+sys.path.insert(0, SANDBOX_DIR)
+
+from make_world import SHARE_KINDS, make_world, write_world  # noqa: E402  pylint: disable=wrong-import-position
+
+PYTHON = sys.executable
+BIN = os.path.dirname(PYTHON)
+PLAYBOOKS = os.path.join(HERE, 'playbooks')
+DOCS = os.path.join(REPO, 'docs', 'performance.md')
+BEGIN = '<!-- BEGIN GENERATED RESULTS (benchmarks/run.py) -->'
+END = '<!-- END GENERATED RESULTS -->'
+
+LATENCY_MS = 50
+CONCURRENCY = 8
+SEED = 20250308
+
+FULL = {
+    'check_sizes': [1000, 5000],
+    'baseline_size': 200,
+    'deploy_hosts': 200,
+    'deploy_structures_per_host': 5,
+    'repeat': {'check_small': 3, 'check_large': 1, 'baseline': 1, 'deploy': 2},
+}
+QUICK = {
+    'check_sizes': [200, 1000],
+    'baseline_size': 100,
+    'deploy_hosts': 40,
+    'deploy_structures_per_host': 5,
+    'repeat': {'check_small': 1, 'check_large': 1, 'baseline': 1, 'deploy': 1},
+}
+
+# What the targets of issue 8 ask, checked against the figures (reported, never asserted).
+TARGETS = {
+    'check_vs_baseline_min': 20.0,
+    'check_vs_floor_max': 1.5,
+    'deploy_first_vs_copy_max': 1.3,
+    'deploy_rerun_vs_copy_max': 1.1,
+    'scaling_time_max': 5.5,
+}
+
+# Statuses the baseline can tell apart (it reads no expiry date).
+BASELINE_READS_AS = {'password_expired': 'account_rejected', 'password_expiring': 'ok'}
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def log(message):
+    sys.stderr.write('[%s] %s\n' % (time.strftime('%H:%M:%S'), message))
+    sys.stderr.flush()
+
+
+# -- environment ----------------------------------------------------------------------------------
+
+def _read(path):
+    try:
+        with open(path, encoding='utf-8') as handle:
+            return handle.read()
+    except OSError:
+        return ''
+
+
+def _first_line(cmd):
+    try:
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False, cwd=REPO)
+        return out.stdout.strip().splitlines()[0] if out.stdout.strip() else ''
+    except OSError:
+        return ''
+
+
+def _pip_version(name):
+    try:
+        from importlib.metadata import version  # pylint: disable=import-outside-toplevel
+        return version(name)
+    except Exception:  # pylint: disable=broad-except
+        return 'not installed'
+
+
+def machine():
+    cpu = re.search(r'^model name\s*:\s*(.+)$', _read('/proc/cpuinfo'), re.M)
+    mem = re.search(r'^MemTotal:\s*(\d+) kB', _read('/proc/meminfo'), re.M)
+    galaxy = re.search(r'^version:\s*(\S+)', _read(os.path.join(REPO, 'galaxy.yml')), re.M)
+    dirty = subprocess.run(['git', 'status', '--porcelain'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True, check=False, cwd=REPO).stdout
+    return {
+        'nproc': os.cpu_count(),
+        'cpu': cpu.group(1).strip() if cpu else platform.processor() or 'unknown',
+        'ram_gib': round(int(mem.group(1)) / 1048576.0, 1) if mem else None,
+        'kernel': platform.release(),
+        'python': platform.python_version(),
+        'ansible_core': _pip_version('ansible-core'),
+        'requests': _pip_version('requests'),
+        'pyyaml': _pip_version('PyYAML'),
+        'collection': 'chorus.corail %s' % (galaxy.group(1) if galaxy else '?'),
+        'commit': _first_line(['git', 'rev-parse', '--short', 'HEAD']),
+        'uncommitted_files': len([line for line in dirty.splitlines() if line.strip()]),
+        'load_at_start': [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def ansible_env(timings=None, config=None):
+    env = dict(os.environ)
+    env.update({
+        'ANSIBLE_COLLECTIONS_PATH': os.path.join(REPO, '.tmp', 'link'),
+        'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'false',
+        'ANSIBLE_NOCOLOR': '1',
+        'ANSIBLE_FORCE_COLOR': '0',
+        'ANSIBLE_HOST_KEY_CHECKING': 'false',
+        'ANSIBLE_RETRY_FILES_ENABLED': 'false',
+        'ANSIBLE_LOCALHOST_WARNING': 'false',
+        'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
+        'ANSIBLE_PYTHON_INTERPRETER': PYTHON,
+        'ANSIBLE_CALLBACK_PLUGINS': os.path.join(HERE, 'callback_plugins'),
+        'ANSIBLE_CALLBACKS_ENABLED': 'task_timer',
+        'PATH': BIN + os.pathsep + env.get('PATH', ''),
+    })
+    for name in ('ANSIBLE_FORKS', 'ANSIBLE_STRATEGY', 'ANSIBLE_PIPELINING', 'ANSIBLE_CONFIG'):
+        env.pop(name, None)  # Ansible's defaults (forks 5, linear, no pipelining), as an integrator has them
+    if config:
+        env['ANSIBLE_CONFIG'] = config  # an empty file: no ansible.cfg of the machine or the user applies
+    if timings:
+        env['CHORUS_BENCH_TIMINGS'] = timings
+    return env
+
+
+# -- measuring ------------------------------------------------------------------------------------
+
+def _sandbox_cpu(pid):
+    """CPU seconds (user + system) used so far by the sandbox process."""
+    stat = _read('/proc/%d/stat' % pid) if pid else ''
+    if not stat:
+        return None
+    fields = stat[stat.rfind(')') + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf('SC_CLK_TCK'))
+
+
+def run_measured(name, args, folder, sandbox=None):
+    """Run ansible-playbook ARGS through measure.py; returns the measure plus task timings."""
+    os.makedirs(folder, exist_ok=True)
+    timings = os.path.join(folder, name + '.timings.json')
+    stdout = os.path.join(folder, name + '.stdout')
+    cmd = [PYTHON, os.path.join(HERE, 'measure.py'), '--stdout', stdout, '--stderr', os.path.join(folder, name + '.stderr'),
+           '--cwd', folder, '--', os.path.join(BIN, 'ansible-playbook')] + list(args)
+    load_before = os.getloadavg()[0]
+    cpu_before = _sandbox_cpu(sandbox.pid) if sandbox else None
+    if sandbox:
+        sandbox.reset()
+    config = os.path.join(folder, 'ansible.cfg')
+    if not os.path.exists(config):
+        with open(config, 'w', encoding='utf-8') as handle:
+            handle.write('# empty: Ansible defaults (forks 5, linear strategy, no pipelining)\n')
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, env=ansible_env(timings, config), text=True, check=True)
+    result = json.loads(out.stdout)
+    result['name'] = name
+    result['load_1min'] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    result['command'] = 'ansible-playbook ' + ' '.join(_short_path(a, folder) for a in args)
+    if sandbox:
+        stats = sandbox.stats()
+        result['api_calls'] = dict(sorted((path, sum(by.values())) for path, by in stats['calls'].items()))
+        result['api_calls_total'] = stats['total']
+        cpu_after = _sandbox_cpu(sandbox.pid)
+        if cpu_before is not None and cpu_after is not None:
+            result['sandbox_cpu_s'] = round(cpu_after - cpu_before, 2)
+    try:
+        with open(timings, encoding='utf-8') as handle:
+            result['timings'] = json.load(handle)
+    except (OSError, ValueError):
+        result['timings'] = None
+    result['recap'] = _recap(_read(stdout))
+    if result['returncode'] != 0:
+        raise RuntimeError('%s exited with %s; see %s:\n%s' % (name, result['returncode'], stdout, _read(stdout)[-3000:]))
+    log('%-28s %7.2f s  cpu %6.1f s  pss %6.1f MB  load %s' % (
+        name, result['wall_s'], result['user_s'] + result['sys_s'], result['peak_tree_pss_mb'], result['load_1min']))
+    return result
+
+
+def _short_path(arg, folder):
+    arg = arg.replace(folder + os.sep, '')
+    return arg.replace(REPO + os.sep, '')
+
+
+def _recap(text):
+    """Totals of the PLAY RECAP lines: {ok, changed, failed, skipped, unreachable, hosts}."""
+    totals = collections.Counter()
+    for line in text.splitlines():
+        match = re.match(r'^\S+\s+:\s+(.*)$', line)
+        if match and 'unreachable=' in line:
+            totals['hosts'] += 1
+            for key, value in re.findall(r'(\w+)=(\d+)', match.group(1)):
+                totals[key] += int(value)
+    return dict(totals)
+
+
+class Sandbox(object):
+    """A background sandbox (tests/sandbox/sandbox_ctl.py) with 50 ms per call."""
+
+    def __init__(self, world_file, state_dir):
+        self.state_dir = state_dir
+        out = subprocess.run([PYTHON, os.path.join(SANDBOX_DIR, 'sandbox_ctl.py'), 'start', '--world', world_file,
+                              '--state-dir', state_dir, '--faults', json.dumps({'latency_ms': LATENCY_MS})],
+                             stdout=subprocess.PIPE, text=True, check=True)
+        self.url = out.stdout.strip().splitlines()[-1]
+        self.pid = int(_read(os.path.join(state_dir, 'pid')).strip())
+
+    def _call(self, method, path, body=None):
+        data = json.dumps(body).encode('utf-8') if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={'Content-Type': 'application/json'})
+        with _OPENER.open(request, timeout=30) as answer:
+            return json.loads(answer.read().decode('utf-8'))
+
+    def reset(self):
+        return self._call('POST', '/_sandbox/reset', {})
+
+    def stats(self):
+        return self._call('GET', '/_sandbox/stats')
+
+    def stop(self):
+        subprocess.run([PYTHON, os.path.join(SANDBOX_DIR, 'sandbox_ctl.py'), 'stop', '--state-dir', self.state_dir],
+                       stdout=subprocess.DEVNULL, check=False)
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def summarise(runs):
+    """Median figures of repeated runs (each figure on its own), plus the raw runs."""
+    keys = ('wall_s', 'user_s', 'sys_s', 'max_rss_mb', 'peak_tree_rss_mb', 'peak_tree_pss_mb', 'api_calls_total',
+            'sandbox_cpu_s')
+    out = {key: median([r.get(key) for r in runs]) for key in keys}
+    out['cpu_s'] = median([r['user_s'] + r['sys_s'] for r in runs])
+    out['walls'] = [r['wall_s'] for r in runs]
+    out['load_1min'] = [min(r['load_1min'][0] for r in runs), max(r['load_1min'][1] for r in runs)]
+    out['returncodes'] = sorted(set(r['returncode'] for r in runs))
+    out['command'] = runs[0]['command']
+    if runs[0].get('api_calls') is not None:
+        out['api_calls'] = runs[0]['api_calls']
+    out['recap'] = runs[0]['recap']
+    out['tasks'] = _median_tasks(runs)
+    return out
+
+
+def _median_tasks(runs):
+    names, per = [], collections.defaultdict(list)
+    for run in runs:
+        for task in (run.get('timings') or {}).get('tasks', []):
+            if task['task'] not in per:
+                names.append(task['task'])
+            per[task['task']].append(task['seconds'])
+    return [{'task': name, 'seconds': round(median(per[name]), 2)} for name in names]
+
+
+# -- worlds ---------------------------------------------------------------------------------------
+
+def new_world(folder, structures, hosts=None, shares=None, url=None):
+    generated = make_world(structures, hosts=hosts, seed=SEED, shares=shares, url=url)
+    write_world(generated, folder)
+    return generated
+
+
+def world_with_sandbox(folder, structures):
+    """A generated world served by a fresh sandbox, and an inventory pointing at it."""
+    if os.path.exists(folder):
+        shutil.rmtree(folder)
+    new_world(folder, structures)
+    sandbox = Sandbox(os.path.join(folder, 'world.yml'), os.path.join(folder, 'sandbox'))
+    generated = new_world(folder, structures, url=sandbox.url)  # same seed: same world, inventory with URLs
+    return generated, sandbox
+
+
+def _agreement(expected, found, reads_as=None):
+    reads_as = reads_as or {}
+    same = sum(1 for siret, status in expected.items() if found.get(siret) == reads_as.get(status, status))
+    return {'structures': len(expected), 'found': len(found), 'agree': same}
+
+
+# -- scenarios ------------------------------------------------------------------------------------
+
+def bench_check(out, size, repeat):
+    folder = os.path.join(out, 'check-%d' % size)
+    log('check: N=%d (world, sandbox at %d ms per call)' % (size, LATENCY_MS))
+    generated, sandbox = world_with_sandbox(folder, size)
+    inventory = os.path.join(folder, 'inventory', 'hosts.yml')
+    floors, checks = [], []
+    try:
+        for i in range(repeat):
+            floors.append(run_measured('floor-%d-%d' % (size, i), ['-i', inventory, os.path.join(PLAYBOOKS, 'floor_run_once.yml')],
+                                       folder))
+            reports = os.path.join(folder, 'reports-%d' % i)
+            checks.append(run_measured('check-%d-%d' % (size, i), [
+                '-i', inventory, os.path.join(PLAYBOOKS, 'check.yml'), '-e', 'chorus_check_report_dir=%s' % reports,
+                '-e', 'chorus_check_concurrency=%d' % CONCURRENCY], folder, sandbox))
+        report = json.loads(_read(os.path.join(folder, 'reports-0', 'latest', 'report.json')) or '{}')
+    finally:
+        sandbox.stop()
+    found = {s['siret']: s['status'] for s in report.get('structures', [])}
+    floor = summarise(floors)
+    check = summarise(checks)
+    calls = check['api_calls_total']
+    floor_s = floor['wall_s'] + calls * LATENCY_MS / 1000.0 / CONCURRENCY
+    return {
+        'structures': size,
+        'hosts': len(generated['inventory']['hosts']),
+        'accounts': len(generated['inventory']['group_vars']['chorus_accounts']),
+        'piste_apps': len(generated['inventory']['group_vars']['chorus_piste_apps']),
+        'expected_counts': generated['counts'],
+        'agreement': _agreement(generated['expected'], found),
+        'floor_play': floor,
+        'check': check,
+        'floor_s': round(floor_s, 2),
+        'api_floor_s': round(calls * LATENCY_MS / 1000.0 / CONCURRENCY, 2),
+        'ratio_to_floor': round(check['wall_s'] / floor_s, 3),
+        'per_structure_s': round(check['wall_s'] / size, 5),
+    }
+
+
+def bench_baseline(out, size, repeat):
+    folder = os.path.join(out, 'baseline-%d' % size)
+    log('baseline: N=%d (ansible.builtin.uri per host and call, default forks)' % size)
+    generated, sandbox = world_with_sandbox(folder, size)
+    inventory = os.path.join(folder, 'inventory', 'hosts.yml')
+    runs, ours = [], []
+    try:
+        for i in range(repeat):
+            report = os.path.join(folder, 'baseline-report-%d.csv' % i)
+            runs.append(run_measured('baseline-%d-%d' % (size, i), [
+                '-i', inventory, os.path.join(PLAYBOOKS, 'baseline_check.yml'), '-e', 'baseline_report=%s' % report],
+                folder, sandbox))
+        ours.append(run_measured('check-%d-0' % size, [
+            '-i', inventory, os.path.join(PLAYBOOKS, 'check.yml'), '-e',
+            'chorus_check_report_dir=%s' % os.path.join(folder, 'reports'),
+            '-e', 'chorus_check_concurrency=%d' % CONCURRENCY], folder, sandbox))
+    finally:
+        sandbox.stop()
+    found = {}
+    with open(os.path.join(folder, 'baseline-report-0.csv'), encoding='utf-8') as handle:
+        for row in csv.reader(handle, delimiter=';'):
+            if len(row) == 3 and row[0] != 'host':
+                found[row[1]] = row[2]
+    baseline = summarise(runs)
+    check = summarise(ours)
+    return {
+        'structures': size,
+        'hosts': len(generated['inventory']['hosts']),
+        'baseline': baseline,
+        'agreement': _agreement(generated['expected'], found, BASELINE_READS_AS),
+        'per_structure_s': round(baseline['wall_s'] / size, 5),
+        'check_same_size': check,
+        'check_same_size_per_structure_s': round(check['wall_s'] / size, 5),
+    }
+
+
+def _clean_servers(folder):
+    servers = os.path.join(folder, 'servers')
+    for host in os.listdir(servers):
+        for name in os.listdir(os.path.join(servers, host)):
+            os.unlink(os.path.join(servers, host, name))
+
+
+def bench_deploy(out, hosts, per_host, repeat):
+    folder = os.path.join(out, 'deploy-%d' % hosts)
+    log('deploy: %d hosts, %d structures each, local connection' % (hosts, per_host))
+    if os.path.exists(folder):
+        shutil.rmtree(folder)
+    generated = new_world(folder, hosts * per_host, hosts=hosts, shares=dict.fromkeys(SHARE_KINDS, 0))
+    inventory = os.path.join(folder, 'inventory', 'hosts.yml')
+    runs = collections.defaultdict(list)
+    for i in range(repeat):
+        _clean_servers(folder)
+        for phase in ('first', 'rerun'):
+            for kind in ('copy', 'deploy'):
+                playbook = 'copy_floor.yml' if kind == 'copy' else 'deploy.yml'
+                runs[(kind, phase)].append(run_measured('%s-%s-%d' % (kind, phase, i),
+                                                        ['-i', inventory, os.path.join(PLAYBOOKS, playbook)], folder))
+    written = sum(1 for host in generated['inventory']['hosts']
+                  if os.path.exists(os.path.join(folder, 'servers', host, 'corail.ini')))
+    result = {'hosts': hosts, 'structures': hosts * per_host, 'files_written': written}
+    for phase in ('first', 'rerun'):
+        copy, deploy = summarise(runs[('copy', phase)]), summarise(runs[('deploy', phase)])
+        result[phase] = {
+            'copy': copy,
+            'deploy': deploy,
+            'copy_per_host_s': round(copy['wall_s'] / hosts, 4),
+            'deploy_per_host_s': round(deploy['wall_s'] / hosts, 4),
+            'ratio': round(deploy['wall_s'] / copy['wall_s'], 3),
+        }
+    return result
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+def verdicts(results):
+    out = []
+    checks = results.get('check') or []
+    base = results.get('baseline')
+    small = checks[0] if checks else None
+    if small and base:
+        ratio = base['per_structure_s'] / small['per_structure_s']
+        results['check_vs_baseline'] = round(ratio, 1)
+        out.append(('check N=%d per structure vs baseline (N=%d)' % (small['structures'], base['structures']),
+                    '>= %gx faster' % TARGETS['check_vs_baseline_min'], '%.1fx faster' % ratio,
+                    ratio >= TARGETS['check_vs_baseline_min']))
+    if small:
+        out.append(('check N=%d vs floor' % small['structures'], '<= %gx' % TARGETS['check_vs_floor_max'],
+                    '%.2fx' % small['ratio_to_floor'], small['ratio_to_floor'] <= TARGETS['check_vs_floor_max']))
+    if len(checks) >= 2:
+        large = checks[-1]
+        growth = large['check']['wall_s'] / small['check']['wall_s']
+        memory = large['check']['peak_tree_pss_mb'] / small['check']['peak_tree_pss_mb']
+        size_growth = large['structures'] / float(small['structures'])
+        results['scaling'] = {'time_growth': round(growth, 2), 'memory_growth': round(memory, 2),
+                              'size_growth': size_growth}
+        out.append(('check time N=%d -> %d' % (small['structures'], large['structures']),
+                    '<= %gx' % TARGETS['scaling_time_max'], '%.2fx' % growth, growth <= TARGETS['scaling_time_max']))
+        out.append(('check peak memory (tree PSS) N=%d -> %d' % (small['structures'], large['structures']),
+                    'bounded (grows less than the %gx input)' % size_growth, '%.2fx' % memory, memory < size_growth))
+    deploy = results.get('deploy')
+    if deploy:
+        out.append(('deploy first run vs copy', '<= %gx' % TARGETS['deploy_first_vs_copy_max'],
+                    '%.2fx' % deploy['first']['ratio'], deploy['first']['ratio'] <= TARGETS['deploy_first_vs_copy_max']))
+        out.append(('deploy unchanged re-run vs copy', '<= %gx' % TARGETS['deploy_rerun_vs_copy_max'],
+                    '%.2fx' % deploy['rerun']['ratio'], deploy['rerun']['ratio'] <= TARGETS['deploy_rerun_vs_copy_max']))
+    results['verdicts'] = [{'what': w, 'target': t, 'measured': m, 'met': ok} for w, t, m, ok in out]
+    return out
+
+
+def _f(value, digits=2):
+    return '-' if value is None else ('%.*f' % (digits, value))
+
+
+def _calls_table(check_results):
+    paths = sorted(set(p for c in check_results for p in (c['check'].get('api_calls') or {})))
+    lines = ['| API path | ' + ' | '.join('N=%d' % c['structures'] for c in check_results) + ' |',
+             '|---|' + '---:|' * len(check_results)]
+    for path in paths:
+        lines.append('| `%s` | ' % path + ' | '.join(str((c['check'].get('api_calls') or {}).get(path, 0))
+                                                    for c in check_results) + ' |')
+    lines.append('| **total** | ' + ' | '.join('**%s**' % c['check']['api_calls_total'] for c in check_results) + ' |')
+    return lines
+
+
+def _tasks_table(title, runs):
+    lines = ['| task | ' + ' | '.join(t for t, _r in runs) + ' |', '|---|' + '---:|' * len(runs)]
+    names = []
+    for _t, run in runs:
+        for task in run['tasks']:
+            if task['task'] not in names:
+                names.append(task['task'])
+    for name in names:
+        cells = []
+        for _t, run in runs:
+            value = next((t['seconds'] for t in run['tasks'] if t['task'] == name), None)
+            cells.append(_f(value))
+        short = name if len(name) < 90 else name[:87] + '...'
+        lines.append('| %s | %s |' % (short.replace('|', '/'), ' | '.join(cells)))
+    lines.append('| (start-up, inventory, end) | %s |' % ' | '.join(
+        _f(run['wall_s'] - sum(t['seconds'] for t in run['tasks'])) for _t, run in runs))
+    return ['', '**%s** (median seconds per task, from benchmarks/callback_plugins/task_timer.py)' % title, ''] + lines
+
+
+def markdown(results):
+    m = results['machine']
+    lines = [
+        BEGIN,
+        '',
+        '## Results (%s run of %s)' % ('quick' if results['quick'] else 'full', results['started']),
+        '',
+        'Machine: %s CPU(s), %s, %s GiB RAM, Linux %s. Python %s, ansible-core %s, requests %s, PyYAML %s, %s '
+        '(commit %s, %d uncommitted files). Load average (1 min) at start: %s; each table gives the range seen '
+        'during its runs. Total benchmark time: %.0f s.' % (
+            m['nproc'], m['cpu'], m['ram_gib'], m['kernel'], m['python'], m['ansible_core'], m['requests'], m['pyyaml'],
+            m['collection'], m['commit'], m['uncommitted_files'], ', '.join(str(x) for x in m['load_at_start']),
+            results['duration_s']),
+        '',
+        'Command: `%s`' % results['command'],
+        '',
+        '### Targets',
+        '',
+        '| what | target | measured | met |',
+        '|---|---|---|---|',
+    ]
+    for v in results['verdicts']:
+        lines.append('| %s | %s | %s | %s |' % (v['what'], v['target'], v['measured'], 'yes' if v['met'] else '**no**'))
+    checks = results.get('check') or []
+    if checks:
+        lines += ['', '### Check: the check role against the sandbox (%d ms per call, concurrency %d)' % (LATENCY_MS, CONCURRENCY), '',
+                  '| N structures | hosts | accounts | apps | runs | wall s (median) | per structure ms | floor play s '
+                  '| API calls | floor s | ratio to floor | CPU s | sandbox CPU s | peak tree PSS MB | max RSS MB | load | statuses as expected |',
+                  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|']
+        for c in checks:
+            ch = c['check']
+            lines.append('| %d | %d | %d | %d | %d | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %d / %d |' % (
+                c['structures'], c['hosts'], c['accounts'], c['piste_apps'], len(ch['walls']), _f(ch['wall_s']),
+                _f(c['per_structure_s'] * 1000, 1), _f(c['floor_play']['wall_s']), ch['api_calls_total'], _f(c['floor_s']),
+                _f(c['ratio_to_floor']), _f(ch['cpu_s'], 1), _f(ch['sandbox_cpu_s'], 1), _f(ch['peak_tree_pss_mb'], 1),
+                _f(ch['max_rss_mb'], 1), '%s-%s' % tuple(ch['load_1min']), c['agreement']['agree'], c['agreement']['structures']))
+        lines += ['', 'Floor = the floor play (`benchmarks/playbooks/floor_run_once.yml`, one `run_once` task over the '
+                  'same inventory) + API calls x %d ms / %d. Walls of each run: %s.' % (
+                      LATENCY_MS, CONCURRENCY, '; '.join('N=%d: %s' % (c['structures'], ', '.join(_f(w) for w in c['check']['walls']))
+                                                           for c in checks)), '',
+                  'API calls per path (sandbox counter, one run):', ''] + _calls_table(checks)
+        lines += _tasks_table('Check: where the wall time goes', [('N=%d' % c['structures'], c['check']) for c in checks])
+    base = results.get('baseline')
+    if base:
+        b = base['baseline']
+        lines += ['', '### Baseline: `ansible.builtin.uri` per host and call (benchmarks/playbooks/baseline_check.yml)', '',
+                  '| N structures | hosts | forks | wall s | per structure ms | API calls | CPU s | peak tree PSS MB | load '
+                  '| statuses as expected* | check role, same N: wall s | per structure ms |',
+                  '|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|',
+                  '| %d | %d | 5 | %s | %s | %d | %s | %s | %s | %d / %d | %s | %s |' % (
+                      base['structures'], base['hosts'], _f(b['wall_s']), _f(base['per_structure_s'] * 1000, 1),
+                      b['api_calls_total'], _f(b['cpu_s'], 1), _f(b['peak_tree_pss_mb'], 1), '%s-%s' % tuple(b['load_1min']),
+                      base['agreement']['agree'], base['agreement']['structures'], _f(base['check_same_size']['wall_s']),
+                      _f(base['check_same_size_per_structure_s'] * 1000, 1)),
+                  '', '\\* the baseline reads no expiry date: `password_expired` counts as `account_rejected` and '
+                  '`password_expiring` as `ok`.', '', 'Baseline API calls per path:', '',
+                  '| API path | calls |', '|---|---:|']
+        for path, n in sorted((b.get('api_calls') or {}).items()):
+            lines.append('| `%s` | %d |' % (path, n))
+        if checks:
+            lines += ['', 'Per structure: baseline %s ms, check role at N=%d %s ms: **%.1fx** faster.' % (
+                _f(base['per_structure_s'] * 1000, 1), checks[0]['structures'], _f(checks[0]['per_structure_s'] * 1000, 1),
+                results['check_vs_baseline'])]
+    if results.get('scaling'):
+        s = results['scaling']
+        lines += ['', '### Scaling', '', 'From N=%d to N=%d (%gx the structures): wall time x%.2f, peak tree PSS x%.2f.' % (
+            checks[0]['structures'], checks[-1]['structures'], s['size_growth'], s['time_growth'], s['memory_growth'])]
+    deploy = results.get('deploy')
+    if deploy:
+        lines += ['', '### Deploy: the deploy role vs one `ansible.builtin.copy` task (%d hosts, local connection, '
+                  'forks 5, %d structures)' % (deploy['hosts'], deploy['structures']), '',
+                  '| run | copy floor s | deploy role s | copy per host ms | deploy per host ms | ratio | copy CPU s '
+                  '| deploy CPU s | deploy peak tree PSS MB | changed (copy / deploy) | load |',
+                  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|']
+        for phase, label in (('first', 'first run'), ('rerun', 'unchanged re-run')):
+            d = deploy[phase]
+            lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s-%s |' % (
+                label, _f(d['copy']['wall_s']), _f(d['deploy']['wall_s']), _f(d['copy_per_host_s'] * 1000, 0),
+                _f(d['deploy_per_host_s'] * 1000, 0), _f(d['ratio']), _f(d['copy']['cpu_s'], 1), _f(d['deploy']['cpu_s'], 1),
+                _f(d['deploy']['peak_tree_pss_mb'], 1), d['copy']['recap'].get('changed', '?'),
+                d['deploy']['recap'].get('changed', '?'), min(d['copy']['load_1min'][0], d['deploy']['load_1min'][0]),
+                max(d['copy']['load_1min'][1], d['deploy']['load_1min'][1])))
+        lines += ['', 'Walls: %s. Files written by the role: %d / %d.' % (
+            '; '.join('%s %s: %s' % (k, p, ', '.join(_f(w) for w in deploy[p][k]['walls']))
+                      for p in ('first', 'rerun') for k in ('copy', 'deploy')), deploy['files_written'], deploy['hosts'])]
+        lines += _tasks_table('Deploy: where the wall time goes', [
+            ('copy first', deploy['first']['copy']), ('deploy first', deploy['first']['deploy']),
+            ('copy re-run', deploy['rerun']['copy']), ('deploy re-run', deploy['rerun']['deploy'])])
+    lines += ['', 'Commands (from the run folder; `INV` = that scenario\'s `inventory/hosts.yml`):', '']
+    for cmd in results['commands']:
+        lines.append('- `%s`' % cmd)
+    lines += ['', END]
+    return '\n'.join(lines) + '\n'
+
+
+def write_docs(text):
+    current = _read(DOCS)
+    if BEGIN in current and END in current:
+        head, rest = current.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        new = head + text.rstrip('\n') + tail
+    else:
+        new = (current.rstrip('\n') + '\n\n' if current else '# Performance\n\n') + text
+    with open(DOCS, 'w', encoding='utf-8') as handle:
+        handle.write(new)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description='run the chorus.corail benchmarks side by side')
+    parser.add_argument('--quick', action='store_true', help='smaller sizes, one run each (a few minutes)')
+    parser.add_argument('--only', default='check,baseline,deploy', help='comma-separated: check, baseline, deploy')
+    parser.add_argument('--repeat', type=int, default=None, help='runs of each short measurement (median kept)')
+    parser.add_argument('--out', default=None, help='folder for worlds, logs and results (default .tmp/bench/<time>)')
+    parser.add_argument('--check-sizes', default=None, help='override: comma-separated structure counts, e.g. 1000,5000')
+    parser.add_argument('--baseline-size', type=int, default=None, help='override: structures of the baseline world')
+    parser.add_argument('--deploy-hosts', type=int, default=None, help='override: hosts of the deploy world')
+    docs = parser.add_mutually_exclusive_group()
+    docs.add_argument('--docs', dest='docs', action='store_true', default=None, help='rewrite docs/performance.md results')
+    docs.add_argument('--no-docs', dest='docs', action='store_false')
+    args = parser.parse_args(argv)
+    config = dict(QUICK if args.quick else FULL)
+    if args.check_sizes:
+        config['check_sizes'] = [int(x) for x in args.check_sizes.split(',')]
+    if args.baseline_size:
+        config['baseline_size'] = args.baseline_size
+    if args.deploy_hosts:
+        config['deploy_hosts'] = args.deploy_hosts
+    repeat = dict(config['repeat'])
+    if args.repeat:
+        repeat = dict.fromkeys(repeat, args.repeat)
+    only = set(x.strip() for x in args.only.split(',') if x.strip())
+    unknown = only - {'check', 'baseline', 'deploy'}
+    if unknown:
+        parser.error('unknown --only item(s): %s' % ', '.join(sorted(unknown)))
+    started = datetime.datetime.now()
+    out = os.path.abspath(args.out or os.path.join(REPO, '.tmp', 'bench', started.strftime('%Y%m%d-%H%M%S')))
+    os.makedirs(out, exist_ok=True)
+    subprocess.run([os.path.join(REPO, 'tools', 'stage_collection.sh')], check=True)
+    results = {
+        'quick': args.quick,
+        'started': started.strftime('%Y-%m-%d %H:%M'),
+        'command': 'python benchmarks/run.py' + ''.join(' ' + a for a in (argv if argv is not None else sys.argv[1:])),
+        'machine': machine(),
+        'config': {'latency_ms': LATENCY_MS, 'concurrency': CONCURRENCY, 'seed': SEED, 'repeat': repeat,
+                   'sizes': config},
+    }
+    log('results in %s (load %s)' % (out, results['machine']['load_at_start']))
+    if 'check' in only:
+        results['check'] = []
+        for index, size in enumerate(config['check_sizes']):
+            results['check'].append(bench_check(out, size, repeat['check_small'] if index == 0 else repeat['check_large']))
+    if 'baseline' in only:
+        results['baseline'] = bench_baseline(out, config['baseline_size'], repeat['baseline'])
+    if 'deploy' in only:
+        results['deploy'] = bench_deploy(out, config['deploy_hosts'], config['deploy_structures_per_host'], repeat['deploy'])
+    results['duration_s'] = round((datetime.datetime.now() - started).total_seconds(), 1)
+    results['machine']['load_at_end'] = [round(x, 2) for x in os.getloadavg()]
+    results['commands'] = _commands(results)
+    verdicts(results)
+    text = markdown(results)
+    with open(os.path.join(out, 'results.json'), 'w', encoding='utf-8') as handle:
+        json.dump(results, handle, indent=1, sort_keys=True)
+    with open(os.path.join(out, 'results.md'), 'w', encoding='utf-8') as handle:
+        handle.write(text)
+    if args.docs or (args.docs is None and not args.quick and only == {'check', 'baseline', 'deploy'}):
+        write_docs(text)
+        log('docs/performance.md updated')
+    for v in results['verdicts']:
+        log('%-55s target %-40s measured %-14s %s' % (v['what'], v['target'], v['measured'], 'met' if v['met'] else 'NOT MET'))
+    log('results: %s' % os.path.join(out, 'results.md'))
+    return 0
+
+
+def _commands(results):
+    seen = []
+    for c in results.get('check') or []:
+        seen += [c['floor_play']['command'], c['check']['command']]
+    if results.get('baseline'):
+        seen += [results['baseline']['baseline']['command'], results['baseline']['check_same_size']['command']]
+    if results.get('deploy'):
+        seen += [results['deploy']['first']['copy']['command'], results['deploy']['first']['deploy']['command']]
+    unique = []
+    for cmd in seen:
+        cmd = re.sub(r'\S*inventory/hosts\.yml', 'INV', cmd)
+        cmd = re.sub(r'(reports|baseline-report)-\d+', r'\1', cmd)
+        if cmd not in unique:
+            unique.append(cmd)
+    return unique
+
+
+if __name__ == '__main__':
+    sys.exit(main())
