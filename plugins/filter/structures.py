@@ -2,7 +2,7 @@
 # Copyright: chorus.corail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""structures_of_hosts: every host's corail_structures in one list; documentation in structures_of_hosts.yml."""
+"""structures_of_hosts and offline_problems; documentation in the matching .yml files."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,6 +11,10 @@ __metaclass__ = type
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.chorus.corail.plugins.module_utils._check import run_check
+
+# Statuses that stop a deployment: what cannot be written into a Corail configuration.
+BLOCKING_STATUSES = ('invalid_input', 'missing_account')
 
 
 def structures_of_hosts(hostvars, hosts):
@@ -54,6 +58,40 @@ def structures_of_hosts(hostvars, hosts):
     return out
 
 
+def offline_problems(structures, accounts, piste_apps, default_app=None):
+    """What stops these structures from being deployed, one sentence per structure, naming its SIRET.
+
+    The same offline checks as credentials_info (run_check with online=False), so that deploy and
+    check never disagree on what is invalid; plus a SIRET listed twice, which one file cannot hold.
+    """
+    if structures is None or structures == '':
+        structures = []
+    if not isinstance(structures, (list, tuple)):
+        return ['corail_structures must be a list of structures, got %s' % type(structures).__name__]
+    items = []
+    for structure in structures:
+        item = dict(structure) if isinstance(structure, Mapping) else structure
+        if isinstance(item, dict) and not item.get('piste_app') and default_app:
+            item['piste_app'] = default_app
+        items.append(item)
+    result = run_check(items, accounts if accounts is not None else {}, piste_apps if piste_apps is not None else {},
+                       online=False)
+    problems = []
+    seen = set()
+    for index, entry in enumerate(result['structures']):
+        siret = entry['siret']
+        where = 'structure %s' % siret if isinstance(siret, str) and siret else 'corail_structures[%d]' % index
+        if entry['status'] in BLOCKING_STATUSES:
+            problems.append('%s: %s' % (where, entry['detail']))
+        elif isinstance(siret, str) and siret in seen:
+            problems.append('%s: listed twice in corail_structures' % where)
+        seen.add(siret if isinstance(siret, str) else None)
+    return problems
+
+
 class FilterModule(object):
     def filters(self):
-        return {'structures_of_hosts': structures_of_hosts}
+        return {
+            'structures_of_hosts': structures_of_hosts,
+            'offline_problems': offline_problems,
+        }

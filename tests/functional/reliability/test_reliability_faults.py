@@ -98,7 +98,7 @@ def test_reference_run_without_faults_matches_expected(world):
     assert all(result['counts'][s] for s in BLAMING if s not in ('invalid_input',)), result['counts']
 
 
-@pytest.mark.parametrize('name, faults, max_unavailable', [
+@pytest.mark.parametrize('name, faults, max_unavailable', [pytest.param(*row, id=row[0]) for row in [
     ('5xx 10%', dict(error_rate=0.1, seed=1), 10),
     ('429 bursts with Retry-After', dict(rate_limit_per_s=300, retry_after_s=0.05), 60),
     ('tokens expiring mid-run', dict(token_ttl_s=0.2, latency_ms=1, jitter_ms=4, seed=2), 0),
@@ -107,7 +107,7 @@ def test_reference_run_without_faults_matches_expected(world):
     ('all at once, tokens of 50 ms', dict(error_rate=0.1, token_ttl_s=0.05, latency_ms=2, jitter_ms=6,
                                           hang_rate=0.02, hang_ms=400, rate_limit_per_s=600,
                                           retry_after_s=0.05, seed=4), 150),
-], ids=lambda v: v if isinstance(v, str) else '')
+]])
 def test_faults_never_misclassify(world, name, faults, max_unavailable):
     with running_sandbox(world['world'], **faults) as sandbox:
         result = check(world, sandbox.url)

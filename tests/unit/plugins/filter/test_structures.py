@@ -9,7 +9,8 @@ import time
 import pytest
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.chorus.corail.plugins.filter.structures import FilterModule, structures_of_hosts
+from ansible_collections.chorus.corail.plugins.filter.structures import FilterModule, offline_problems, structures_of_hosts
+from ansible_collections.chorus.corail.plugins.module_utils._check import run_check
 
 HOSTVARS = {
     'srv01': {'chorus_piste_app': 'corail-a', 'corail_structures': [
@@ -23,7 +24,7 @@ HOSTVARS = {
 
 
 def test_exposed():
-    assert FilterModule().filters() == {'structures_of_hosts': structures_of_hosts}
+    assert FilterModule().filters() == {'structures_of_hosts': structures_of_hosts, 'offline_problems': offline_problems}
 
 
 def test_collects_in_host_order_with_host_and_default_app():
@@ -74,3 +75,58 @@ def test_thousands_of_hosts_in_one_pass():
     out = structures_of_hosts(hostvars, sorted(hostvars))
     assert len(out) == 15000 and out[-1]['host'] == 'srv04999'
     assert time.monotonic() - start < 2.0
+
+
+# -- offline_problems: the deploy role's gate, the same checks as credentials_info ---------------
+
+
+OP_APPS = {'corail-qualif': {'client_id': 'cid', 'client_secret': 'S3cr3t-app', 'environment': 'qualification'}}
+OP_ACCOUNTS = {
+    'TECH_1_ok@cpro.fr': {'password': 'Pw-ok:[{|;', 'environment': 'qualification'},
+    'TECH_1_empty@cpro.fr': {'password': '  ', 'environment': 'qualification'},
+    'TECH_1_prod@cpro.fr': {'password': 'Pw-prod', 'environment': 'production'},
+}
+
+
+def test_offline_problems_empty_when_everything_can_be_deployed():
+    structures = [{'siret': '21750001600019', 'account': 'TECH_1_ok@cpro.fr'},
+                  {'siret': '21690123100011', 'account': 'TECH_1_ok@cpro.fr', 'piste_app': 'corail-qualif'}]
+    assert offline_problems(structures, OP_ACCOUNTS, OP_APPS, default_app='corail-qualif') == []
+    assert offline_problems([], OP_ACCOUNTS, OP_APPS) == []
+    assert offline_problems(None, OP_ACCOUNTS, OP_APPS) == []
+
+
+@pytest.mark.parametrize('structure, words', [
+    ({'siret': '21750001600018', 'account': 'TECH_1_ok@cpro.fr'}, ['structure 21750001600018', 'siret', 'checksum']),
+    ({'siret': '21130055300016', 'account': 'TECH_1_nobody@cpro.fr'}, ['structure 21130055300016', 'not in chorus_accounts']),
+    ({'siret': '21130055300016', 'account': ''}, ['structure 21130055300016', 'no account']),
+    ({'siret': '21330063500017', 'account': 'TECH_1_empty@cpro.fr'}, ['structure 21330063500017', 'TECH_1_empty@cpro.fr', 'password', 'empty']),
+    ({'siret': '21670482500019', 'account': 'TECH_1_prod@cpro.fr'}, ['structure 21670482500019', 'production', 'qualification']),
+    ({'siret': '21690123100011', 'account': 'TECH_1_ok@cpro.fr', 'piste_app': 'elsewhere'}, ['structure 21690123100011', 'elsewhere']),
+    ({'account': 'TECH_1_ok@cpro.fr'}, ['corail_structures[0]', 'siret', 'missing']),
+])
+def test_offline_problems_name_the_structure_and_the_field(structure, words):
+    problems = offline_problems([structure], OP_ACCOUNTS, OP_APPS, default_app='corail-qualif')
+    assert len(problems) == 1
+    for word in words:
+        assert word in problems[0]
+    for secret in ('Pw-ok:[{|;', 'Pw-prod', 'S3cr3t-app'):
+        assert secret not in problems[0]
+
+
+def test_offline_problems_siret_listed_twice_and_bad_input_type():
+    twice = [{'siret': '21750001600019', 'account': 'TECH_1_ok@cpro.fr'}] * 2
+    assert offline_problems(twice, OP_ACCOUNTS, OP_APPS, default_app='corail-qualif') == [
+        'structure 21750001600019: listed twice in corail_structures']
+    assert 'must be a list' in offline_problems('21750001600019', OP_ACCOUNTS, OP_APPS)[0]
+
+
+def test_offline_problems_is_the_vocabulary_of_credentials_info():
+    # A structure refused by deploy is exactly one that credentials_info calls invalid_input or missing_account.
+    structures = [{'siret': s, 'account': a, 'piste_app': 'corail-qualif'} for s, a in (
+        ('21750001600019', 'TECH_1_ok@cpro.fr'), ('21130055300016', 'TECH_1_nobody@cpro.fr'),
+        ('21330063500017', 'TECH_1_empty@cpro.fr'), ('21750001600018', 'TECH_1_ok@cpro.fr'))]
+    refused = set(p.split(':')[0].split()[-1] for p in offline_problems(structures, OP_ACCOUNTS, OP_APPS))
+    result = run_check(structures, OP_ACCOUNTS, OP_APPS, online=False)
+    blocking = set(e['siret'] for e in result['structures'] if e['status'] in ('invalid_input', 'missing_account'))
+    assert refused == blocking == {'21130055300016', '21330063500017', '21750001600018'}

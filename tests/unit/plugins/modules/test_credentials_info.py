@@ -107,8 +107,14 @@ def test_check_mode_gives_the_same_result(capsys):
     with running_sandbox(cw.world()) as sb:
         normal, _out = run_module(module_args(sb), capsys)
         checked, _out = run_module(module_args(sb), capsys, check_mode=True)
-    for key in ('changed', 'structures', 'by_host', 'counts', 'accounts', 'api_calls'):
+    for key in ('changed', 'structures', 'by_host', 'counts', 'accounts'):
         assert checked[key] == normal[key]
+    # How many 401s share one token refresh depends on thread timing (a rejected account asks for
+    # a fresh token unless another thread just did), so token calls may differ by a few.
+    token = '/api/oauth/token'
+    assert {k: v for k, v in checked['api_calls'].items() if k != token} == \
+        {k: v for k, v in normal['api_calls'].items() if k != token}
+    assert abs(checked['api_calls'][token] - normal['api_calls'][token]) <= 2
 
 
 def test_connection_options_from_the_environment(capsys, monkeypatch):
