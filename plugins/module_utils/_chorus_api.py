@@ -7,7 +7,8 @@
 """HTTP client for PISTE OAuth and the Chorus Pro API (chorus-pro-api.md sections 1 to 4).
 
 One pooled ``requests.Session`` per run, one token per (token URL, client_id) reused until
-shortly before it expires, one fresh token and one retry on any 401, bounded retries with
+shortly before it expires, one fresh token and one retry on any 401 (more, up to ``retries``, while
+the 401 blames the token itself: ``error="invalid_token"``), bounded retries with
 exponential backoff and jitter on 429 / 500 / 502 / 503 / 504, timeouts and connection errors.
 
 Secrets (client secrets, technical passwords, tokens, the ``cpro-account`` value) never reach an

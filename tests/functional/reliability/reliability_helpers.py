@@ -22,7 +22,9 @@ FUNCTIONAL = os.path.dirname(HERE)
 if FUNCTIONAL not in sys.path:
     sys.path.insert(0, FUNCTIONAL)
 
-from conftest import LINK, REPO, SANDBOX_DIR  # noqa: E402,F401  (also puts .tmp/link and the sandbox on sys.path)
+import conftest  # noqa: E402  (tests/functional/conftest.py: puts .tmp/link and the sandbox on sys.path)
+
+LINK = conftest.LINK
 
 PREFIX_LEN = 8
 

@@ -22,7 +22,7 @@ import textwrap
 
 import pytest
 
-from reliability_helpers import LINK, mode_of, record, run_module
+from reliability_helpers import LINK, record, run_module
 
 from ansible_collections.chorus.corail.plugins.modules import corail_config
 

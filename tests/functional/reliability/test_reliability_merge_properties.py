@@ -35,10 +35,10 @@ SEEN = {'ini': 0, 'xml': 0}
 
 # -- wanted settings ------------------------------------------------------------------------------
 
-value_text = st.text(alphabet=st.sampled_from('abcXYZ09 -_.;#"\'\\<>&=[]éÀ€'), min_size=1, max_size=12) \
-    .map(lambda v: v if v.strip() else v + 'x')
-password = st.text(alphabet=st.sampled_from('aZ9:;#"\'\\<>&=[]{}%!é '), min_size=1, max_size=16) \
-    .filter(lambda v: v.strip())
+value_text = (st.text(alphabet=st.sampled_from('abcXYZ09 -_.;#"\'\\<>&=[]éÀ€'), min_size=1, max_size=12)
+              .map(lambda v: v if v.strip() else v + 'x'))
+password = (st.text(alphabet=st.sampled_from('aZ9:;#"\'\\<>&=[]{}%!é '), min_size=1, max_size=16)
+            .filter(lambda v: v.strip()))
 
 
 @st.composite
@@ -63,9 +63,9 @@ def wanted(draw):
 ws = st.sampled_from(('', ' ', '  ', '\t'))
 word = st.text(alphabet=st.sampled_from('abcdefgxyzABC0189_.-'), min_size=1, max_size=8)
 free_text = st.text(alphabet=st.sampled_from('abc XYZ09=;#[]"\'\\é€<>&:'), max_size=20)
-foreign_key = word.filter(lambda k: k.lower() not in ('environment', 'client_id', 'client_secret', 'oauth_url',
-                                                       'api_url', 'name', 'login', 'password', 'piste_app',
-                                                       'service_code', 'id_structure_cpp'))
+OWNED_INI_KEYS = ('environment', 'client_id', 'client_secret', 'oauth_url', 'api_url', 'name', 'login', 'password',
+                  'piste_app', 'service_code', 'id_structure_cpp')
+foreign_key = word.filter(lambda k: k.lower() not in OWNED_INI_KEYS)
 owned_key = st.sampled_from(('login', 'password', 'name', 'service_code', 'piste_app'))
 
 
