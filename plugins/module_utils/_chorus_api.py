@@ -168,6 +168,89 @@ class TechnicalAccount(object):
     __str__ = __repr__
 
 
+NO_LOG_PLACEHOLDER = 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+
+
+class SecretMask(object):
+    """Mask many secrets in a result, in time linear in the result's size.
+
+    Same output as AnsibleModule's own masking (``remove_values``): a string equal to a secret
+    becomes ``VALUE_SPECIFIED_IN_NO_LOG_PARAMETER``, every occurrence of a secret inside a string
+    ``********`` (longest secrets first), a number whose text holds a secret the placeholder; dict
+    keys, booleans and None are kept. ``remove_values`` tries every secret on every string, so a
+    bulk result costs structures x accounts; here each string is scanned once, at every ``step``-th
+    position, for the ``width``-character windows of the secrets, and only the secrets found that
+    way are tried.
+    """
+
+    MIN_INDEXED = 5  # shorter secrets are tried on every string, as remove_values does
+
+    def __init__(self, secrets, mask=_MASK):
+        self.mask = mask
+        self.secrets = frozenset(s for s in secrets if isinstance(s, str) and s)
+        self.ordered = sorted(self.secrets, key=len, reverse=True)
+        # A secret holding '*' may appear only once an earlier mask is in place: always tried, in turn.
+        self.starred = frozenset(s for s in self.ordered if '*' in s)
+        self.short = [s for s in self.ordered if len(s) < self.MIN_INDEXED and s not in self.starred]
+        indexed = [s for s in self.ordered if len(s) >= self.MIN_INDEXED and s not in self.starred]
+        self.index = {}
+        self.width = self.step = 0
+        if indexed:
+            shortest = min(len(s) for s in indexed)
+            self.width = max(4, (shortest + 1) // 2)
+            # Every occurrence of a secret at least `shortest` long covers a scanned position p with
+            # p + width inside it, provided the secret's windows at offsets 0..step-1 are indexed.
+            self.step = shortest - self.width + 1
+            for secret in indexed:
+                for offset in range(self.step):
+                    self.index.setdefault(secret[offset:offset + self.width], set()).add(secret)
+        self._cache = {}
+
+    def text(self, value):
+        """``value`` (a string) masked."""
+        cached = self._cache.get(value)
+        if cached is not None:
+            return cached
+        if value in self.secrets:
+            masked = NO_LOG_PLACEHOLDER
+        else:
+            # A secret without '*' is in the masked text only if it was in the original one.
+            found = set(s for s in self.short if s in value)
+            if self.index and len(value) >= self.width:
+                index, width = self.index, self.width
+                for start in range(0, len(value) - width + 1, self.step):
+                    hits = index.get(value[start:start + width])
+                    if hits:
+                        found.update(s for s in hits if s in value)
+            masked = value
+            if found or self.starred:
+                for secret in self.ordered:
+                    if secret in found or secret in self.starred:
+                        masked = masked.replace(secret, self.mask)
+        if len(self._cache) < 100000:
+            self._cache[value] = masked
+        return masked
+
+    def apply(self, value):
+        """A copy of ``value`` (dicts, lists, tuples, sets, scalars) with every secret masked."""
+        if not self.secrets:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, (int, float)):
+            text = str(value)
+            return NO_LOG_PLACEHOLDER if self.text(text) != text else value
+        if isinstance(value, dict):
+            return dict((key, self.apply(item)) for key, item in value.items())
+        if isinstance(value, (list, tuple)):
+            return [self.apply(item) for item in value]
+        if isinstance(value, (set, frozenset)):
+            return set(self.apply(item) for item in value)
+        return self.text(str(value))
+
+
 class Trace(object):
     """What happened during the calls made for one group or structure: retries and their causes."""
 
@@ -406,6 +489,11 @@ class ChorusClient(object):
         """
         oauth_url = self.urls(app.environment)[0]
         key = (oauth_url, app.client_id)
+        # Fast path without the lock: while one thread fetches a fresh token after a 401, the other
+        # threads of the application keep using the current one instead of queueing behind it.
+        entry = self._tokens.get(key)
+        if isinstance(entry, _Token) and entry.value != stale and self._clock() < entry.expires_at:
+            return entry.value
         with self._token_lock(key):
             entry = self._tokens.get(key)
             if isinstance(entry, ChorusError):

@@ -278,6 +278,7 @@ from ansible_collections.chorus.corail.plugins.module_utils._chorus_api import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     ChorusClient,
+    SecretMask,
 )
 from ansible_collections.chorus.corail.plugins.module_utils._check import (
     DEFAULT_CONCURRENCY,
@@ -359,7 +360,14 @@ def main():
     finally:
         if client is not None:
             client.close()
-    module.exit_json(changed=False, **result)
+    # AnsibleModule masks its no_log values by trying each one on every string of the result, which
+    # grows as structures x accounts (minutes for thousands). SecretMask gives the same output in
+    # one pass; the invocation is masked here too, then nothing is left for exit_json to mask.
+    mask = SecretMask(module.no_log_values)
+    invocation = {'module_args': mask.apply(params)}
+    result = mask.apply(result)
+    module.no_log_values.clear()
+    module.exit_json(changed=False, invocation=invocation, **result)
 
 
 if __name__ == '__main__':

@@ -43,10 +43,10 @@ def world():
     return generated
 
 
-def check(world, url=None, oauth_url=None, timeout=0.25, retries=3):
+def check(world, url=None, oauth_url=None, timeout=0.25, retries=3, retry_after_max=0.2):
     """One bulk check with fast client settings (timeouts and backoff in tens of milliseconds)."""
     client = ChorusClient(oauth_url=oauth_url or url + '/api/oauth/token', api_url=url, timeout=timeout,
-                          retries=retries, backoff_factor=0.02, retry_after_max=0.2, concurrency=8)
+                          retries=retries, backoff_factor=0.02, retry_after_max=retry_after_max, concurrency=8)
     started = time.monotonic()
     try:
         gv = world['inventory']['group_vars']
@@ -100,7 +100,8 @@ def test_reference_run_without_faults_matches_expected(world):
 
 @pytest.mark.parametrize('name, faults, max_unavailable', [pytest.param(*row, id=row[0]) for row in [
     ('5xx 10%', dict(error_rate=0.1, seed=1), 10),
-    ('429 bursts with Retry-After', dict(rate_limit_per_s=300, retry_after_s=0.05), 60),
+    # Low enough that even a loaded CI machine goes over it (per client_id, sliding second).
+    ('429 bursts with Retry-After', dict(rate_limit_per_s=120, retry_after_s=0.5), 30),
     ('tokens expiring mid-run', dict(token_ttl_s=0.2, latency_ms=1, jitter_ms=4, seed=2), 0),
     ('calls hanging past the timeout', dict(hang_rate=0.03, hang_ms=400, seed=3), 10),
     # Tokens shorter than a retry's backoff: the case that once gave false account_rejected.
@@ -110,7 +111,8 @@ def test_reference_run_without_faults_matches_expected(world):
 ]])
 def test_faults_never_misclassify(world, name, faults, max_unavailable):
     with running_sandbox(world['world'], **faults) as sandbox:
-        result = check(world, sandbox.url)
+        # The client waits what Retry-After says (up to 0.6 s here), long enough to see the window reopen.
+        result = check(world, sandbox.url, retry_after_max=0.6 if name.startswith('429') else 0.2)
         stats = sandbox.stats()
     assert_survived(world, result, name, max_unavailable, stats)
     responses = stats['responses']
@@ -121,9 +123,9 @@ def test_faults_never_misclassify(world, name, faults, max_unavailable):
     if 'rate_limit_per_s' in faults:
         assert responses.get('429', 0) > 0, responses
     if 'token_ttl_s' in faults:
-        # Tokens really expired under the run: more token requests than applications, 401s answered.
-        assert stats['calls']['/api/oauth/token'] and sum(stats['calls']['/api/oauth/token'].values()) > 10, stats['calls']
-        assert responses.get('401', 0) > 100, responses
+        # Tokens really expired under the run: each application asked for a token several times.
+        apps = len(world['inventory']['group_vars']['chorus_piste_apps'])
+        assert sum(stats['calls']['/api/oauth/token'].values()) >= 3 * apps, stats['calls']['/api/oauth/token']
     if 'hang_rate' in faults:
         assert any('timeout' in (e['detail'] or '') or 'retried' in e['warnings'] for e in result['structures'])
 
