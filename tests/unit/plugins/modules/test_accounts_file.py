@@ -8,11 +8,9 @@ import json
 import os
 import stat
 
-import pytest
-
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.chorus.corail.plugins.modules import accounts_file
+
+from .module_runner import run_module
 
 LOGIN = 'TECH_021640000200012@cpp2017.fr'
 
@@ -26,17 +24,10 @@ def vaulted(text):
 def run(capsys, path, check_mode=False, diff=False, **options):
     args = dict(path=str(path), login=LOGIN)
     args.update(options)
-    if check_mode:
-        args['_ansible_check_mode'] = True
-    if diff:
-        args['_ansible_diff'] = True
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            accounts_file.main()
-    out = capsys.readouterr().out
+    result, out = run_module(accounts_file, args, capsys, check_mode=check_mode, diff=diff)
     assert '$ANSIBLE_VAULT;1.1' not in out, 'ciphertext reached the module output'
     assert 'did not set no_log' not in out
-    return json.loads(out)
+    return result
 
 
 def mode_of(path):

@@ -7,12 +7,10 @@ __metaclass__ = type
 import json
 import os
 
-import pytest
-
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.chorus.corail.plugins.modules import check_report
 from ansible_collections.chorus.corail.plugins.module_utils import _statuses as st
+
+from .module_runner import run_module
 
 
 def entry(host, siret, status, contact='dgs@mairie.fr'):
@@ -31,12 +29,7 @@ RESULT = {
 
 
 def run(capsys, args, check_mode=False):
-    if check_mode:
-        args = dict(args, _ansible_check_mode=True)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            check_report.main()
-    return json.loads(capsys.readouterr().out)
+    return run_module(check_report, args, capsys, check_mode=check_mode)[0]
 
 
 def test_writes_the_report_and_returns_paths_counts_summary(tmp_path, capsys):

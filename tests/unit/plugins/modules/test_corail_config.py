@@ -4,15 +4,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.chorus.corail.plugins.modules import corail_config
+
+from .module_runner import run_module
 
 PARIS, LYON = '21750001600019', '21690123100011'
 PASSWORD = 'S3cret-Paris;pw'
@@ -27,17 +27,10 @@ STRUCTURES = [
 def run(capsys, path, check_mode=False, diff=False, **options):
     args = dict(path=str(path), piste_apps=APPS, structures=STRUCTURES)
     args.update(options)
-    if check_mode:
-        args['_ansible_check_mode'] = True
-    if diff:
-        args['_ansible_diff'] = True
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            corail_config.main()
-    out = capsys.readouterr().out
+    result, out = run_module(corail_config, args, capsys, check_mode=check_mode, diff=diff)
     for secret in (PASSWORD, CLIENT_SECRET, 'Lyon-pw-2', 'new-password'):
         assert secret not in out, 'a secret reached the module output'
-    return json.loads(out)
+    return result
 
 
 def mode_of(path):

@@ -8,7 +8,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import sys
 
@@ -23,22 +22,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: 
 from ansible_collections.chorus.corail.plugins.module_utils._statuses import STATUSES  # noqa: E402
 from ansible_collections.chorus.corail.plugins.modules import credentials_info  # noqa: E402
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    import contextlib
+from . import module_runner  # noqa: E402
 
-    from ansible.module_utils import basic
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
 
 ENV = ('CHORUS_OAUTH_URL', 'CHORUS_API_URL', 'CHORUS_VALIDATE_CERTS', 'CHORUS_CA_PATH', 'CHORUS_PROXY',
        'CHORUS_TIMEOUT', 'CHORUS_RETRIES', 'http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY')
@@ -52,14 +37,7 @@ def clean_env(monkeypatch):
 
 def run_module(args, capsys, check_mode=False):
     """Run main() like Ansible does; returns (parsed result, raw stdout)."""
-    args = dict(args)
-    if check_mode:
-        args['_ansible_check_mode'] = True
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            credentials_info.main()
-    out = capsys.readouterr().out
-    return json.loads(out), out
+    return module_runner.run_module(credentials_info, args, capsys, check_mode=check_mode)
 
 
 def module_args(sb=None, **extra):
