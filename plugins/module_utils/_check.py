@@ -194,37 +194,44 @@ class BulkCheck(object):
                                                 '(conflicting definitions)' % (', '.join(sorted(names)), environment)]
                     del self._apps[name]
 
-    def _check_accounts(self):
-        if not isinstance(self.accounts, dict):
-            return
-        for login, spec in self.accounts.items():
-            problems = []
-            problem = ids.login_problem(login)
-            if problem:
-                problems.append('account %s: login %s' % (login, problem))
-            if not isinstance(spec, dict):
-                self._account_problems[login] = problems + [
-                    'accounts.%s: must be a dict with password, password_changed_on and environment' % login]
-                continue
-            problem = ids.password_problem(spec.get('password'))
-            if problem:
-                problems.append('accounts.%s.password: %s' % (login, problem))
-            environment = _text(spec.get('environment'))
-            if environment not in ids.ENVIRONMENTS:
-                problems.append('accounts.%s.environment: must be one of %s, got %r'
-                                % (login, ', '.join(ids.ENVIRONMENTS), environment))
-            changed_on = spec.get('password_changed_on')
-            changed = parse_date(changed_on) if changed_on not in (None, '') else None
-            if changed_on not in (None, '') and changed is None:
-                problems.append('accounts.%s.password_changed_on: must be a date YYYY-MM-DD, got %r' % (login, changed_on))
+    def _check_account(self, login):
+        """Validate one account of ``accounts``, once; True when it has problems.
+
+        Only the accounts the structures name are read: the deploy role checks each host's few
+        structures against the whole inventory's ``accounts``, host after host."""
+        if login not in self._accounts and login not in self._account_problems:
+            problems = self._account_definition_problems(login, self.accounts[login])
             if problems:
                 self._account_problems[login] = problems
-                continue
-            self._accounts[login] = {
-                'account': TechnicalAccount(login, spec['password']),
-                'environment': environment,
-                'changed_on': changed,
-            }
+            else:
+                spec = self.accounts[login]
+                self._accounts[login] = {
+                    'account': TechnicalAccount(login, spec['password']),
+                    'environment': _text(spec.get('environment')),
+                    'changed_on': parse_date(spec.get('password_changed_on'))
+                    if spec.get('password_changed_on') not in (None, '') else None,
+                }
+        return login in self._account_problems
+
+    @staticmethod
+    def _account_definition_problems(login, spec):
+        problems = []
+        problem = ids.login_problem(login)
+        if problem:
+            problems.append('account %s: login %s' % (login, problem))
+        if not isinstance(spec, dict):
+            return problems + ['accounts.%s: must be a dict with password, password_changed_on and environment' % login]
+        problem = ids.password_problem(spec.get('password'))
+        if problem:
+            problems.append('accounts.%s.password: %s' % (login, problem))
+        environment = _text(spec.get('environment'))
+        if environment not in ids.ENVIRONMENTS:
+            problems.append('accounts.%s.environment: must be one of %s, got %r'
+                            % (login, ', '.join(ids.ENVIRONMENTS), environment))
+        changed_on = spec.get('password_changed_on')
+        if changed_on not in (None, '') and parse_date(changed_on) is None:
+            problems.append('accounts.%s.password_changed_on: must be a date YYYY-MM-DD, got %r' % (login, changed_on))
+        return problems
 
     def _new_entry(self, index, raw):
         if not isinstance(raw, dict):
@@ -250,7 +257,6 @@ class BulkCheck(object):
 
     def _offline(self):
         self._check_apps()
-        self._check_accounts()
         offline = []
         for index, raw in enumerate(self.structures):
             entry, problems = self._new_entry(index, raw)
@@ -283,7 +289,7 @@ class BulkCheck(object):
                 problems.append('accounts: must be a dict of technical accounts by login')
             elif not isinstance(login, str) or login not in self.accounts:
                 missing = 'account %s is not in chorus_accounts' % (login,)
-            elif login in self._account_problems:
+            elif self._check_account(login):
                 problems.extend(self._account_problems[login])
             else:
                 account = self._accounts[login]

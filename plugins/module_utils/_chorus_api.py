@@ -31,21 +31,32 @@ import traceback
 
 from urllib.parse import urlsplit
 
-try:
-    import requests
-    from requests.adapters import HTTPAdapter
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-
 from ansible_collections.chorus.corail.plugins.module_utils._connection import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     urls_for,
 )
+
+_REQUESTS = {}
+
+
+def import_requests():
+    """``(True, None)`` once requests is imported, ``(False, traceback)`` when it cannot be.
+
+    requests is imported on first use, not with this file: the filter plugins import this file
+    (through _check) for the offline checks in every Ansible worker process, one per host and task,
+    where importing requests would be most of the task's cost (docs/performance.md).
+    """
+    if not _REQUESTS:
+        try:
+            import requests  # pylint: disable=import-outside-toplevel
+            from requests.adapters import HTTPAdapter  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            _REQUESTS.update(module=None, adapter=None, error=traceback.format_exc())
+        else:
+            _REQUESTS.update(module=requests, adapter=HTTPAdapter, error=None)
+    return _REQUESTS['module'] is not None, _REQUESTS['error']
+
 
 JSON_CONTENT_TYPE = 'application/json;charset=utf-8'
 RETRY_STATUS_CODES = (429, 500, 502, 503, 504)  # read-only calls: a 500 during maintenance is worth one more try
@@ -331,8 +342,9 @@ class ChorusClient(object):
                  timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, concurrency=8,
                  backoff_factor=0.5, backoff_max=30.0, retry_after_max=60.0,
                  sleep=None, clock=None, rng=None):
-        if not HAS_REQUESTS:
+        if not import_requests()[0]:
             raise RuntimeError('the Python library "requests" is required')
+        requests = self._requests = _REQUESTS['module']
         self.oauth_url = oauth_url or None
         self.api_url = api_url or None
         self.timeout = float(timeout if timeout is not None else DEFAULT_TIMEOUT)
@@ -347,7 +359,7 @@ class ChorusClient(object):
         self.session = requests.Session()
         pool = max(1, int(concurrency or 1))
         # A few hosts (token + API, two environments at most); each pool as wide as the thread pool.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
+        adapter = _REQUESTS['adapter'](pool_connections=4, pool_maxsize=pool, max_retries=0)
         self.session.mount('https://', adapter)
         self.session.mount('http://', adapter)
         # Passed on each request: requests lets REQUESTS_CA_BUNDLE and the *_PROXY variables override
@@ -422,6 +434,7 @@ class ChorusClient(object):
             kwargs['verify'] = self.verify
         if self.proxies:
             kwargs['proxies'] = self.proxies
+        requests = self._requests
         attempt = 0
         while True:
             self._count(path)

@@ -275,10 +275,9 @@ from ansible_collections.chorus.corail.plugins.module_utils._connection import (
     connection_params,
 )
 from ansible_collections.chorus.corail.plugins.module_utils._chorus_api import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
     ChorusClient,
     SecretMask,
+    import_requests,
 )
 from ansible_collections.chorus.corail.plugins.module_utils._check import (
     DEFAULT_CONCURRENCY,
@@ -286,6 +285,9 @@ from ansible_collections.chorus.corail.plugins.module_utils._check import (
     parse_date,
     run_check,
 )
+
+HAS_REQUESTS = import_requests()[0]
+REQUESTS_IMPORT_ERROR = import_requests()[1]
 
 
 def argument_spec():
