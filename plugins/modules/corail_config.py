@@ -282,6 +282,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.chorus.corail.plugins.module_utils import _corail_config as cc
 from ansible_collections.chorus.corail.plugins.module_utils._identifiers import InvalidIdentifier
+from ansible_collections.chorus.corail.plugins.module_utils._secrets import keep_only_secrets
 
 SECRET_SUBOPTIONS = {'piste_apps': ('client_secret',), 'structures': ('password',)}
 
@@ -322,16 +323,9 @@ def argument_spec():
 
 def _unmask_public_values(module):
     """Keep only the secrets among the no_log values: Ansible masks every listed value everywhere."""
-    secrets = set()
-    public = set()
-    for option, secret_keys in SECRET_SUBOPTIONS.items():
-        for item in module.params.get(option) or []:
-            for key, value in item.items():
-                if value is not None:
-                    (secrets if key in secret_keys else public).add(str(value))
-    module.no_log_values.difference_update(public - secrets)
-    # A blank "secret" hides nothing but would mask every space of the error that refuses it.
-    module.no_log_values.difference_update([value for value in module.no_log_values if not value.strip()])
+    keep_only_secrets(module.no_log_values, ((item, SECRET_SUBOPTIONS[option])
+                                             for option in SECRET_SUBOPTIONS
+                                             for item in module.params.get(option) or []))
 
 
 def _backup_re(path):

@@ -279,6 +279,7 @@ from ansible_collections.chorus.corail.plugins.module_utils._chorus_api import (
     SecretMask,
     import_requests,
 )
+from ansible_collections.chorus.corail.plugins.module_utils._secrets import keep_only_secrets
 from ansible_collections.chorus.corail.plugins.module_utils._check import (
     DEFAULT_CONCURRENCY,
     DEFAULT_WARNING_DAYS,
@@ -307,23 +308,13 @@ def argument_spec():
 def _unmask_public_values(module):
     """Keep only true secrets in the no_log values.
 
-    ``accounts`` and ``piste_apps`` are no_log as wholes, so Ansible would mask every value inside
-    them everywhere in the result, including "production" and dates. The secrets (passwords, client
-    secrets, client ids) stay masked; environments and dates, which the result must show, do not.
+    ``accounts`` and ``piste_apps`` are no_log as wholes; the secrets (passwords, client secrets,
+    client ids) stay masked, environments and dates, which the result must show, do not.
     """
-    secrets = set()
-    public = set()
-    for option, secret_keys in (('accounts', ('password',)), ('piste_apps', ('client_secret', 'client_id'))):
-        for spec in (module.params.get(option) or {}).values():
-            if not isinstance(spec, dict):
-                continue
-            for key, value in spec.items():
-                if value is None or isinstance(value, (bool, dict, list)):
-                    continue
-                (secrets if key in secret_keys else public).add(str(value))
-    module.no_log_values.difference_update(public - secrets)
-    # A blank "secret" hides nothing but would mask every space of the error that refuses it.
-    module.no_log_values.difference_update([value for value in module.no_log_values if not value.strip()])
+    keep_only_secrets(module.no_log_values, ((spec, secret_keys)
+                                             for option, secret_keys in (('accounts', ('password',)),
+                                                                         ('piste_apps', ('client_secret', 'client_id')))
+                                             for spec in (module.params.get(option) or {}).values()))
 
 
 def main():
