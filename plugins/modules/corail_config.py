@@ -171,7 +171,6 @@ options:
     default: true
 extends_documentation_fragment:
   - chorus.corail.attributes
-  - chorus.corail.attributes.ACTION_GROUP
   - ansible.builtin.files
 attributes:
   check_mode:
