@@ -295,3 +295,16 @@ def test_validate_keeps_other_percent_signs_and_spaces(tmp_path, capsys):
     out = run(capsys, folder / 'other.ini', validate="/bin/sh -c 'test \"$0\" = 100' 100% %s")
     assert out['failed'] is True and 'the validate command failed (rc=1); nothing was written' in out['msg']
     assert listing(folder) == ['corail.ini']
+
+
+def test_a_line_added_while_validate_runs_is_kept(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    path.write_text('[other]\nkeep = 1\n')
+    marker = tmp_path / 'edited'
+    # The first validate run edits the live file, as a person or another tool could: the module
+    # must merge again on that content instead of erasing the line.
+    edit = "/bin/sh -c 'test -e \"$0\" || { touch \"$0\"; echo \"added = meanwhile\" >> \"$1\"; }' '%s' '%s' %%s"
+    out = run(capsys, path, validate=edit % (marker, path))
+    assert out['changed'] is True, out
+    text = path.read_text()
+    assert text.startswith('[other]\nkeep = 1\nadded = meanwhile\n') and PARIS in text
