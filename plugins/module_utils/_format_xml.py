@@ -197,6 +197,12 @@ class XmlDocument(object):
             raise CorruptConfig('the document has %d appSettings elements; expected at most one' % len(found))
         if found and not any(child is found[0] for child in root):
             raise CorruptConfig('appSettings is not a child of the root element <%s>' % self.root_name)
+        for attribute in ('configSource', 'file'):
+            if found and found[0].get(attribute) is not None:
+                # .NET takes the entries from that other file (configSource: only from it, so it
+                # refuses to start with entries here): point path at that file instead.
+                raise CorruptConfig('the appSettings element has a %s attribute: its settings live in another file; '
+                                    'set path to that file' % attribute)
         opens = list(_APPSETTINGS_OPEN_RE.finditer(self.masked))
         if len(opens) != len(found):
             raise CorruptConfig('the appSettings element could not be located in the text')
