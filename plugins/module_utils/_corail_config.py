@@ -21,9 +21,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import re
 
 from ansible_collections.chorus.corail.plugins.module_utils import _format_ini, _format_xml
+from ansible_collections.chorus.corail.plugins.module_utils import _schema as schema
 from ansible_collections.chorus.corail.plugins.module_utils._config_model import (  # noqa: F401 (the facade's names)
     APP,
     FIELDS,
@@ -62,10 +62,8 @@ NEW_FILE_HEADER = dict((name, fmt.HEADER) for name, fmt in _FORMATS.items())
 SECRET_MARK = '<secret>'
 SECRET_CHANGED_MARK = '<secret changed>'
 
-APP_NAME_RE = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9 _.@+-]*[A-Za-z0-9_.@+-])?$')
-_URL_RE = re.compile(r'^https?://[^\s"<>\\]+$', re.IGNORECASE)
-# No setting of a Corail server is this long: a longer value is a pasted file or a template gone wrong.
-MAX_VALUE_LENGTH = 4096
+APP_NAME_RE = schema.APP_NAME_RE
+MAX_VALUE_LENGTH = schema.MAX_VALUE_LENGTH
 
 
 def format_of(name):
@@ -132,22 +130,20 @@ def resolve_layout(fmt, override=None):
 # Input
 
 
-def _text(value, field, siret=None, required=False, app=None):
-    """Normalise a scalar to str and refuse what would break a file. Never quotes the value."""
+def _text(value, field, siret=None, required=False, app=None, secret=False):
+    """The schema's normalised value (secrets are kept as given), or InvalidIdentifier. Never quotes the value."""
     where = field if app is None else '%s of PISTE application %s' % (field, app)
+    if secret:
+        value = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    else:
+        value = schema.normalise(value)
     if value is None or value == '':
         if required:
             raise InvalidIdentifier(where, 'is required and empty', siret)
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise InvalidIdentifier(where, 'must be a string, got %s' % type(value).__name__, siret)
-    value = str(value)
-    if len(value) > MAX_VALUE_LENGTH:
-        raise InvalidIdentifier(where, 'is longer than %d characters (%d)' % (MAX_VALUE_LENGTH, len(value)), siret)
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise InvalidIdentifier(where, 'contains control characters (newline, tab...), which would break the file', siret)
-    if any(0xD800 <= ord(c) <= 0xDFFF or ord(c) in (0xFFFE, 0xFFFF) for c in value):
-        raise InvalidIdentifier(where, 'contains characters that a configuration file cannot hold', siret)
+    problem = schema.text_problem(value)
+    if problem:
+        raise InvalidIdentifier(where, problem, siret)
     if required and not value.strip():
         raise InvalidIdentifier(where, 'is only white space', siret)
     return value
@@ -162,9 +158,9 @@ def build_blocks(piste_apps, structures):
     by_name = {}
     for index, app in enumerate(piste_apps or []):
         name = app.get('name')
-        if not isinstance(name, str) or not APP_NAME_RE.match(name):
-            raise InvalidIdentifier('name of piste_apps[%d]' % index,
-                                    'must be letters, digits, " _.@+-" (no leading or trailing space)')
+        problem = schema.app_name_problem(name)
+        if problem:
+            raise InvalidIdentifier('name of piste_apps[%d]' % index, problem)
         if name in by_name:
             raise InvalidIdentifier('name of piste_apps[%d]' % index, 'PISTE application %s is listed twice' % name)
         env = _text(app.get('environment'), 'environment', required=True, app=name)
@@ -172,12 +168,13 @@ def build_blocks(piste_apps, structures):
         values = {
             'environment': env,
             'client_id': _text(app.get('client_id'), 'client_id', required=True, app=name),
-            'client_secret': _text(app.get('client_secret'), 'client_secret', required=True, app=name),
+            'client_secret': _text(app.get('client_secret'), 'client_secret', required=True, app=name, secret=True),
         }
         for field in ('oauth_url', 'api_url'):
             url = _text(app.get(field), field, app=name)
-            if url is not None and not _URL_RE.match(url):
-                raise InvalidIdentifier('%s of PISTE application %s' % (field, name), 'must be an http(s) URL without spaces or quotes')
+            problem = schema.url_problem(url)
+            if problem:
+                raise InvalidIdentifier('%s of PISTE application %s' % (field, name), problem)
             values[field] = url
         block = Block(APP, name, values)
         by_name[name] = block
@@ -201,9 +198,9 @@ def build_blocks(piste_apps, structures):
         problem = password_problem(password) if password not in (None, '') else 'is required and empty'
         if problem:
             raise InvalidIdentifier('password', problem, siret)
-        password = _text(password, 'password', siret, required=True)
-        app_name = item.get('piste_app')
-        if app_name in (None, ''):
+        password = _text(password, 'password', siret, required=True, secret=True)
+        app_name = schema.normalise(item.get('piste_app'))
+        if app_name is None:
             if len(apps) != 1:
                 raise InvalidIdentifier('piste_app', 'is required when piste_apps does not list exactly one application', siret)
             app_name = apps[0].ident
@@ -211,8 +208,9 @@ def build_blocks(piste_apps, structures):
             raise InvalidIdentifier('piste_app', 'names no application of piste_apps', siret)
         cpp = item.get('id_structure_cpp')
         cpp = _text(cpp, 'id_structure_cpp', siret)
-        if cpp is not None and not cpp.isdigit():
-            raise InvalidIdentifier('id_structure_cpp', 'must be a number', siret)
+        problem = schema.id_structure_cpp_problem(cpp)
+        if problem:
+            raise InvalidIdentifier('id_structure_cpp', problem, siret)
         blocks.append(Block(STRUCTURE, siret, {
             'name': _text(item.get('name'), 'name', siret),
             'account': account,
