@@ -24,7 +24,7 @@ import copy
 
 from ansible_collections.chorus.corail.plugins.module_utils import _format_ini, _format_xml
 from ansible_collections.chorus.corail.plugins.module_utils import _schema as schema
-from ansible_collections.chorus.corail.plugins.module_utils._config_model import (  # noqa: F401 (the facade's names)
+from ansible_collections.chorus.corail.plugins.module_utils._config_model import (
     APP,
     FIELDS,
     KINDS,
@@ -38,12 +38,12 @@ from ansible_collections.chorus.corail.plugins.module_utils._config_model import
     encodable_problem,
     split_lines,
 )
-from ansible_collections.chorus.corail.plugins.module_utils._format_ini import (  # noqa: F401
+from ansible_collections.chorus.corail.plugins.module_utils._format_ini import (
     IniDocument,
     decode_ini_value,
     encode_ini_value,
 )
-from ansible_collections.chorus.corail.plugins.module_utils._format_xml import XmlDocument  # noqa: F401
+from ansible_collections.chorus.corail.plugins.module_utils._format_xml import XmlDocument
 from ansible_collections.chorus.corail.plugins.module_utils._identifiers import (
     InvalidIdentifier,
     check_environment,
@@ -51,6 +51,12 @@ from ansible_collections.chorus.corail.plugins.module_utils._identifiers import 
     login_problem,
     password_problem,
 )
+
+# The facade: what corail_config, the Windows action plugin and the tests use.
+__all__ = ['APP', 'STRUCTURE', 'FIELDS', 'KINDS', 'SECRET_FIELDS', 'FORMATS', 'DEFAULT_LAYOUTS', 'NEW_FILE_HEADER',
+           'Block', 'CorruptConfig', 'InvalidIdentifier', 'Layout', 'LayoutError', 'Plan', 'IniDocument', 'XmlDocument',
+           'build_blocks', 'decode', 'decode_ini_value', 'encode_ini_value', 'format_of', 'masked_diff', 'plan',
+           'resolve_layout', 'split_lines', 'written_structures']
 
 # The format registry: adding a format is one module with the same names and one line here.
 _FORMATS = dict((fmt.NAME, fmt) for fmt in (_format_ini, _format_xml))
@@ -237,7 +243,6 @@ def _check_blocks_fit(syntax, layout, blocks):
             taken[name.lower()] = '%s %s' % (label, block.ident)
 
 
-
 # ---------------------------------------------------------------------------------------------
 # Plan: what to write and what changes
 
@@ -260,7 +265,6 @@ class Plan(object):
     @property
     def pruned_structures(self):
         return [ident for kind, ident in self.pruned if kind == STRUCTURE]
-
 
 
 def _check_encodable(syntax, blocks, codec):

@@ -408,4 +408,3 @@ def render_new_xml(layout, blocks, newline='\n'):
     doc = XmlDocument(skeleton.encode('utf-8'), skeleton, layout, 'utf-8')
     text, _pruned = doc.render(blocks, False)
     return text
-

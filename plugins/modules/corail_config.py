@@ -382,7 +382,7 @@ def main():
             try:
                 backup_file = writer.write(snapshot, plan.content, keep_mode=explicit_mode, backup=params['backup'],
                                            backup_keep=params['backup_keep'], validate=params['validate'],
-                                           run=lambda argv: module.run_command(argv), warn=module.warn)
+                                           run=module.run_command, warn=module.warn)
             except writer.ChangedMeanwhile as exc:
                 if attempt == 2:
                     module.fail_json(msg=to_native(exc))

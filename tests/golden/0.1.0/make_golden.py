@@ -12,9 +12,12 @@ Each host of inventory/ gets a folder under files/: ini-new (a file created from
 ini-crlf (a Windows-1252 ini file with CRLF line endings and foreign sections), xml-bom (a .NET
 configuration file, UTF-8 with a byte order mark, CRLF). The seeds (the files before the
 collection touched them) are written here byte for byte; files/SOURCE names the commit used.
+The files are kept gzipped (reproducibly: no name, no date) so that no tool normalises their
+CRLF, Windows-1252 or byte order mark; ``zcat`` shows them.
 tests/functional/test_upgrade_golden.py deploys the same inventory over them with today's code.
 """
 import argparse
+import gzip
 import os
 import shutil
 import subprocess
@@ -58,7 +61,7 @@ SEEDS = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--collection', required=True, help='root of a checkout of the 0.1.0 commit')
     parser.add_argument('--out', default=os.path.join(HERE, 'files'))
     args = parser.parse_args()
@@ -87,7 +90,10 @@ def main():
             source = os.path.join(servers, host, name)
             if os.stat(source).st_mode & 0o777 != MODES[host]:
                 raise SystemExit('%s: mode %o, expected %o' % (host, os.stat(source).st_mode & 0o777, MODES[host]))
-            shutil.copyfile(source, os.path.join(args.out, host, name))
+            with open(source, 'rb') as handle:
+                data = handle.read()
+            with open(os.path.join(args.out, host, name + '.gz'), 'wb') as handle:
+                handle.write(gzip.compress(data, mtime=0))
         with open(os.path.join(args.out, 'SOURCE'), 'w') as handle:
             handle.write('Written by tests/golden/0.1.0/make_golden.py with chorus.corail at commit %s.\n' % commit)
     finally:
