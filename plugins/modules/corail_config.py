@@ -38,7 +38,7 @@ options:
     description:
       - Path of the Corail configuration file on the target.
       - A symlink is followed - its target is updated and the link stays a link (as with M(ansible.builtin.copy)).
-      - A FIFO, socket or device is refused. Missing parent folders are created with mode C(0700).
+      - Its directory must exist. A FIFO, socket or device is refused.
     type: path
     required: true
     aliases: [dest]
