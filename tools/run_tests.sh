@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # the stage_* functions are called indirectly, as "stage_$name"
 # Runs the test stages and prints how long each took. Usage: run_tests.sh all|STAGE...
-# Stages: sanity units functional integration molecule lint. Fails if any stage fails.
+# Stages: sanity units functional integration molecule lint, and sanity-2.17 units-2.17 sanity-2.18
+# units-2.18 (the older cores of the matrix; sanity and units above run the venv's 2.19). Fails if any
+# stage fails.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -14,7 +16,7 @@ py=3.11
 
 stages=("$@")
 if [ "${stages[0]:-all}" = all ]; then
-  stages=(sanity units functional integration molecule lint)
+  stages=(sanity units sanity-2.17 units-2.17 sanity-2.18 units-2.18 functional integration molecule lint)
 fi
 
 build_copy() { "$top/tools/stage_collection.sh" --copy; }
@@ -26,6 +28,13 @@ stage_sanity() {
 stage_units() {
   local d; d=$(build_copy) || return 1
   (cd "$d" && ansible-test units --venv --python "$py" --requirements --color no)
+}
+# sanity-2.17, units-2.18...: the same ansible-test run from a small venv of that ansible-core.
+stage_core() {
+  local kind=$1 core=$2 d corebin
+  corebin=$("$top/tools/core_venv.sh" "$core") || return 1
+  d=$(build_copy) || return 1
+  (cd "$d" && "$corebin/ansible-test" "$kind" --venv --python "$py" --requirements --color no)
 }
 stage_functional() {
   # Tests that drive the sandbox, playbooks and reports from the development venv.
@@ -52,7 +61,11 @@ failed=0
 for s in "${stages[@]}"; do
   echo "=== $s ==="
   start=$(date +%s)
-  if "stage_$s"; then result[$s]=passed; else result[$s]=FAILED; failed=1; fi
+  case $s in
+    sanity-2.1[78]|units-2.1[78]) run=(stage_core "${s%-*}" "${s#*-}") ;;
+    *) run=("stage_$s") ;;
+  esac
+  if "${run[@]}"; then result[$s]=passed; else result[$s]=FAILED; failed=1; fi
   took[$s]=$(( $(date +%s) - start ))
 done
 

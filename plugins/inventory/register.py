@@ -175,6 +175,7 @@ from ansible.plugins.inventory import BaseFileInventoryPlugin, Cacheable, Constr
 from ansible.utils.display import Display
 
 from ansible_collections.chorus.corail.plugins.module_utils._identifiers import ENVIRONMENTS, siret_problem
+from ansible_collections.chorus.corail.plugins.module_utils._schema import structure_problems
 
 try:
     import yaml
@@ -390,6 +391,9 @@ class RegisterParser(object):
         environment = values.get('environment', '')
         if environment and environment not in ENVIRONMENTS:
             raise RegisterRowError(line, 'environment', 'must be one of %s, got %r' % (', '.join(ENVIRONMENTS), environment), shown)
+        problems = structure_problems(values)  # the value rules deploy and the check apply
+        if problems:
+            raise RegisterRowError(line, problems[0][0], problems[0][1], shown)
         return values, groups
 
     # -- building ------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.chorus.corail.plugins.module_utils import _identifiers as ids
+from ansible_collections.chorus.corail.plugins.module_utils import _schema as schema
 from ansible_collections.chorus.corail.plugins.module_utils._statuses import (
     STATUSES,
     remediation,
@@ -173,6 +174,8 @@ class BulkCheck(object):
             client_id = _text(spec.get('client_id'))
             secret = spec.get('client_secret')
             environment = _text(spec.get('environment'))
+            # The schema's value rules, as corail_config applies them (an unwritable name or value).
+            problems.extend('piste_apps.%s.%s: %s' % (name, field, reason) for field, reason in schema.app_problems(name, spec))
             if not isinstance(client_id, str) or not client_id:
                 problems.append('piste_apps.%s.client_id: is empty or not a string' % name)
             if not isinstance(secret, str) or not secret.strip():
@@ -242,6 +245,8 @@ class BulkCheck(object):
         entry = dict((field, raw.get(field)) for field in STRUCTURE_FIELDS)
         for field in ('account', 'piste_app'):
             entry[field] = _text(entry[field])
+        # The schema's value rules, as corail_config applies them: what the check passes can be written.
+        problems.extend('%s: %s' % (field, reason) for field, reason in schema.structure_problems(raw))
         entry.update({
             'environment': None,
             'status': None,

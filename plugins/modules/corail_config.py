@@ -29,14 +29,16 @@ description:
     C(<secret>), and C(<secret changed>) when it changes.
   - On any error (invalid input, a file that cannot be read reliably, a failed O(validate) command) nothing
     is written and the message names the field and the structure (SIRET).
-  - The new content goes to a temporary file in the same directory, then replaces the file atomically.
+  - The new content goes to a temporary file in the same directory, then replaces the file atomically. When
+    the file changes between the read and the replacement, the settings are merged again on its new content.
 author:
   - chorus.corail contributors (@chorus-corail)
 options:
   path:
     description:
       - Path of the Corail configuration file on the target.
-      - Its directory must exist.
+      - A symlink is followed - its target is updated and the link stays a link (as with M(ansible.builtin.copy)).
+      - Its directory must exist. A FIFO, socket or device is refused.
     type: path
     required: true
     aliases: [dest]
@@ -142,8 +144,9 @@ options:
     default: false
   backup:
     description:
-      - Before changing the file, copy it to C(PATH.PID.YYYY-MM-DD@HH:MM:SS~) with the same mode and owner.
-      - Each backup holds old passwords; O(backup_keep) limits how many are kept.
+      - Before changing the file, copy it to C(PATH.YYYY-MM-DD@HH:MM:SS.ffffff~), mode C(0600).
+      - Each backup holds old passwords; O(backup_keep) limits how many are kept (backups named by
+        release 0.1.0, C(PATH.PID.YYYY-MM-DD@HH:MM:SS~), count too), and the kept ones lose any access for others.
     type: bool
     default: false
   backup_keep:
@@ -154,18 +157,20 @@ options:
   validate:
     description:
       - Command that checks the new content before it replaces the file, as in M(ansible.builtin.template).
-      - C(%s) stands for the path of the temporary file and is required. When the command fails, nothing is
-        written.
+      - C(%s) stands for the path of the temporary file and is required; any other C(%) is passed as is.
+        The command runs without a shell (quote arguments as in a shell command line; paths may hold spaces).
+        When the command fails, nothing is written.
     type: str
   create:
     description:
       - Create the file when it does not exist, with mode C(0600) unless O(mode) says otherwise.
+      - The file holds secrets - without O(mode), an existing file readable or writable by others loses that
+        access, with a warning.
       - With V(false), a missing file is an error.
     type: bool
     default: true
 extends_documentation_fragment:
   - chorus.corail.attributes
-  - chorus.corail.attributes.ACTION_GROUP
   - ansible.builtin.files
 attributes:
   check_mode:
@@ -241,7 +246,7 @@ backup_file:
   description: Path of the backup made before the file was changed.
   returned: when O(backup=true) and the file was changed
   type: str
-  sample: /opt/corail/conf/chorus.ini.2417.2025-01-31@10:12:45~
+  sample: /opt/corail/conf/chorus.ini.2025-01-31@10:12:45.123456~
 structures:
   description: The structures written, in input order, without any secret.
   returned: always
@@ -272,15 +277,10 @@ pruned:
   sample: ["21330063500017"]
 '''
 
-import os
-import re
-import stat
-import tempfile
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.chorus.corail.plugins.module_utils import _corail_config as cc
+from ansible_collections.chorus.corail.plugins.module_utils import _writer as writer
 from ansible_collections.chorus.corail.plugins.module_utils._identifiers import InvalidIdentifier
 from ansible_collections.chorus.corail.plugins.module_utils._secrets import keep_only_secrets
 
@@ -328,95 +328,21 @@ def _unmask_public_values(module):
                                              for item in module.params.get(option) or []))
 
 
-def _backup_re(path):
-    # module.backup_local names backups PATH.PID.YYYY-MM-DD@HH:MM:SS~
-    return re.compile(r'^%s\.(\d+)\.(\d{4}-\d{2}-\d{2}@\d{2}:\d{2}:\d{2})~$' % re.escape(os.path.basename(path)))
-
-
-def prune_backups(path, keep):
-    """Delete the oldest backups of ``path`` beyond ``keep``; return the deleted paths."""
-    directory = os.path.dirname(path) or '.'
-    pattern = _backup_re(path)
-    found = []
-    for name in os.listdir(directory):
-        match = pattern.match(name)
-        if match:
-            full = os.path.join(directory, name)
-            found.append((match.group(2), os.stat(full).st_mtime, name, full))
-    found.sort()
-    doomed = [entry[3] for entry in found[:-keep]] if len(found) > keep else []
-    for full in doomed:
-        os.unlink(full)
-    return doomed
-
-
-def write(module, path, content, exists):
-    """Write ``content`` over ``path`` atomically, after the validate command; returns the backup path."""
+def _plan(module, layout, snapshot):
     params = module.params
-    directory = os.path.dirname(path) or '.'
     try:
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='%s: cannot write in %s: %s; nothing was written' % (path, directory, to_native(exc.strerror or exc)))
-    module.add_cleanup_file(tmp)
+        return cc.plan(params['format'], snapshot.content, layout, params['piste_apps'], params['structures'], params['prune'])
+    except InvalidIdentifier as exc:
+        module.fail_json(msg='%s; nothing was written' % to_native(exc))
+    except cc.CorruptConfig as exc:
+        module.fail_json(msg='%s: %s; the file was left untouched' % (params['path'], to_native(exc)))
+
+
+def _read(module, path):
     try:
-        with os.fdopen(fd, 'wb') as handle:  # mkstemp made it 0600: no secret is ever world-readable
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='%s: cannot write the temporary file: %s; nothing was written' % (path, to_native(exc)))
-
-    if params['validate']:
-        rc, out, err = module.run_command(params['validate'] % tmp)
-        if rc != 0:
-            module.fail_json(msg='%s: the validate command failed (rc=%d); nothing was written' % (path, rc),
-                             exit_status=rc, stdout=out, stderr=err)
-
-    backup_file = None
-    if exists and params['backup']:
-        backup_file = backup(module, path)
-        prune_backups(path, params['backup_keep'])
-    if exists:
-        module.atomic_move(tmp, path, unsafe_writes=params['unsafe_writes'])
-    else:
-        # A new file: the 0600 temporary file becomes it in one rename. (atomic_move would give it
-        # 0666 & ~umask for a moment, and an empty placeholder would be a partial file if killed.)
-        try:
-            os.rename(tmp, path)
-        except (IOError, OSError) as exc:
-            module.fail_json(msg='%s: cannot create the file: %s; nothing was written' % (path, to_native(exc.strerror or exc)))
-    return backup_file
-
-
-def backup(module, path):
-    """Copy ``path`` to ``PATH.PID.YYYY-MM-DD@HH:MM:SS~`` (module.backup_local's name, read by prune_backups).
-
-    Unlike backup_local (shutil.copy2), the copy is never readable by others while it is written, and
-    a backup only appears complete: written 0600 under a temporary name, given the file's mode, renamed.
-    """
-    backup_file = '%s.%s.%s~' % (path, os.getpid(), time.strftime('%Y-%m-%d@%H:%M:%S', time.localtime()))
-    directory = os.path.dirname(path) or '.'
-    tmp = None
-    try:
-        info = os.stat(path)
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.bak', dir=directory)
-        module.add_cleanup_file(tmp)
-        with os.fdopen(fd, 'wb') as handle:
-            with open(path, 'rb') as source:
-                handle.write(source.read())
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.chown(tmp, info.st_uid, info.st_gid)
-        except (IOError, OSError):
-            pass  # not root: the backup is ours, with the file's mode below
-        os.chmod(tmp, stat.S_IMODE(info.st_mode))
-        os.utime(tmp, (info.st_atime, info.st_mtime))
-        os.rename(tmp, backup_file)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='%s: cannot make the backup: %s; nothing was written' % (path, to_native(exc.strerror or exc)))
-    return backup_file
+        return writer.read(path)
+    except writer.WriteError as exc:
+        module.fail_json(msg=to_native(exc))
 
 
 def main():
@@ -427,48 +353,61 @@ def main():
 
     if params['backup_keep'] < 1:
         module.fail_json(msg='backup_keep: must be 1 or more, got %d' % params['backup_keep'])
-    if params['validate'] and '%s' not in params['validate']:
-        module.fail_json(msg='validate: must contain %%s (the path of the file to check), got %r' % params['validate'])
-    if os.path.isdir(path):
-        module.fail_json(msg='%s: is a directory, not a configuration file' % path)
-    exists = os.path.exists(path)
-    if not exists:
-        if not params['create']:
-            module.fail_json(msg='%s: does not exist (create=false)' % path)
-        directory = os.path.dirname(path) or '.'
-        if not os.path.isdir(directory):
-            module.fail_json(msg='%s: the directory %s does not exist; nothing was written' % (path, directory))
-
-    original = None
-    if exists:
+    if params['validate']:
         try:
-            with open(path, 'rb') as handle:
-                original = handle.read()
-        except (IOError, OSError) as exc:
-            module.fail_json(msg='%s: cannot read: %s' % (path, to_native(exc.strerror or exc)))
-
+            writer.validate_argv(params['validate'], 'x')
+        except (writer.WriteError, ValueError) as exc:
+            module.fail_json(msg='validate: %s; nothing was written' % to_native(exc).replace('validate: ', ''))
+    snapshot = _read(module, path)
+    if not snapshot.exists and not params['create']:
+        module.fail_json(msg='%s: does not exist (create=false)' % path)
     try:
         layout = cc.resolve_layout(params['format'], params['key_layout'])
-        plan = cc.plan(params['format'], original, layout, params['piste_apps'], params['structures'], params['prune'])
-    except (InvalidIdentifier, cc.LayoutError) as exc:
+    except cc.LayoutError as exc:
         module.fail_json(msg='%s; nothing was written' % to_native(exc))
-    except cc.CorruptConfig as exc:
-        module.fail_json(msg='%s: %s; the file was left untouched' % (path, to_native(exc)))
+    plan = _plan(module, layout, snapshot)
 
     result = dict(changed=False, path=path, structures=cc.written_structures(plan.blocks), pruned=plan.pruned_structures)
     if module._diff:
         result['diff'] = cc.masked_diff(layout, plan.before, plan.after, path)
 
-    if plan.changed and not module.check_mode:
-        backup_file = write(module, path, plan.content, exists)
-        if backup_file:
-            result['backup_file'] = backup_file
-
     file_args = module.load_file_common_arguments(params)
-    if not exists and file_args['mode'] is None:
-        file_args['mode'] = 0o600
-    if exists or not module.check_mode:
-        result['changed'] = module.set_fs_attributes_if_different(file_args, plan.changed)
+    explicit_mode = file_args['mode'] is not None
+    tighten = snapshot.exists and not explicit_mode and writer.secured_mode(snapshot.mode) != snapshot.mode
+    if not module.check_mode:
+        # Someone editing the file meanwhile: merge again on what they wrote (a few times at most).
+        for attempt in range(3):
+            if not plan.changed:
+                break
+            try:
+                backup_file = writer.write(snapshot, plan.content, keep_mode=explicit_mode, backup=params['backup'],
+                                           backup_keep=params['backup_keep'], validate=params['validate'],
+                                           run=module.run_command, warn=module.warn)
+            except writer.ChangedMeanwhile as exc:
+                if attempt == 2:
+                    module.fail_json(msg=to_native(exc))
+                snapshot = _read(module, path)
+                plan = _plan(module, layout, snapshot)
+                continue
+            except writer.ValidateFailed as exc:
+                module.fail_json(msg=to_native(exc), exit_status=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
+            except writer.WriteError as exc:
+                module.fail_json(msg=to_native(exc))
+            if backup_file:
+                result['backup_file'] = backup_file
+            break
+        if not plan.changed and tighten:
+            writer.secure_existing(snapshot, warn=module.warn)
+        if module._diff:
+            result['diff'] = cc.masked_diff(layout, plan.before, plan.after, path)
+    elif tighten:
+        module.warn('%s: is readable or writable by others (mode %04o); the run would remove that access'
+                    % (path, snapshot.mode))
+
+    changed = plan.changed or tighten
+    if snapshot.exists or not module.check_mode:
+        file_args['path'] = snapshot.path  # a symlink stays a link: its target gets the attributes
+        result['changed'] = module.set_fs_attributes_if_different(file_args, changed)
     else:
         result['changed'] = True
     module.exit_json(**result)

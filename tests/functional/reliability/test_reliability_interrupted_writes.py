@@ -7,7 +7,7 @@ is entered, every executed line of any Python file (the module, tempfile, shutil
 run per chosen point kills itself with SIGKILL at that line. The points are every line for small
 totals, else evenly spaced plus a seeded random sample. After each kill the configuration file must
 be exactly the old content or exactly the new one with its mode unchanged; a backup, when one was
-made, must equal the old content with the same mode; a left-over temporary file must be no more
+made, must equal the old content, mode 0600; a left-over temporary file must be no more
 readable than the file (the points are reproducible: fixed seed).
 """
 
@@ -39,6 +39,7 @@ CHILD = textwrap.dedent('''
     sys.path.insert(0, sys.argv[1])
     from ansible.module_utils.testing import patch_module_args
     from ansible_collections.chorus.corail.plugins.modules import corail_config
+    from ansible_collections.chorus.corail.plugins.module_utils import _writer
     with open(sys.argv[2]) as handle:
         args = json.load(handle)
     work = sys.argv[3]
@@ -46,7 +47,7 @@ CHILD = textwrap.dedent('''
         pristine = json.load(handle)  # name -> [base64 bytes, mode]
     with open(sys.argv[5]) as handle:
         points = json.load(handle)
-    WRITE = corail_config.write.__code__
+    WRITE = _writer.write.__code__
 
     def restore():
         for name in os.listdir(work):
@@ -181,9 +182,9 @@ def test_killed_write_leaves_old_or_new(tmp_path, capsys, fmt, existing, points)
         for name, (sha, mode, size) in files.items():
             if name == config.name:
                 continue
-            if name.endswith('~'):  # backup: the old content, the file's mode
+            if name.endswith('~'):  # backup: the old content, private (it holds old passwords)
                 assert digest.get(sha) == 'old', '%s: backup %s differs from the old file' % (where, name)
-                assert mode == 0o640, '%s: backup mode %o' % (where, mode)
+                assert mode == 0o600, '%s: backup mode %o' % (where, mode)
             else:  # temporary file of the interrupted run: holds secrets, so no looser than the file
                 assert mode & ~(0o640 if existing else 0o600) == 0, '%s: %s mode %o' % (where, name, mode)
                 assert digest.get(sha) in ('old', 'new') or size < len(new), '%s: %s' % (where, name)

@@ -236,7 +236,8 @@ def test_any_value_without_control_characters_reads_back_from_the_ini_file(value
     structure = dict(STRUCTURES[0], password=value if value.strip() else 'x' + value, name=value)
     result = plan('ini', INI_EXISTING.encode('utf-8'), structures=[structure])
     got = read_ini(result.content)[('structure', PARIS)]
-    assert got['name'] == structure['name'] and got['password'] == structure['password']
+    # Plain values are trimmed once (the schema); a secret is kept exactly as given.
+    assert got.get('name') == (value.strip() or None) and got['password'] == structure['password']
     assert not plan('ini', result.content, structures=[structure]).changed
 
 
@@ -476,7 +477,7 @@ def test_any_value_without_control_characters_reads_back_from_the_xml_file(value
     structure = dict(STRUCTURES[0], password=value if value.strip() else 'x' + value, name=value)
     result = plan('xml', XML_EXISTING, structures=[structure])
     values = read_xml(result.content)
-    assert values['Chorus.Structure.%s.Name' % PARIS] == structure['name']
+    assert values.get('Chorus.Structure.%s.Name' % PARIS) == (value.strip() or None)  # trimmed once (the schema)
     assert values['Chorus.Structure.%s.Password' % PARIS] == structure['password']
     assert not plan('xml', result.content, structures=[structure]).changed
 

@@ -5,11 +5,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import signal
 import stat
 
 import pytest
 
 
+from ansible_collections.chorus.corail.plugins.module_utils import _writer as writer
 from ansible_collections.chorus.corail.plugins.modules import corail_config
 
 from .module_runner import run_module
@@ -31,6 +33,11 @@ def run(capsys, path, check_mode=False, diff=False, **options):
     for secret in (PASSWORD, CLIENT_SECRET, 'Lyon-pw-2', 'new-password'):
         assert secret not in out, 'a secret reached the module output'
     return result
+
+
+def warnings_of(result):
+    # ansible-core 2.19 returns each warning as a WarningSummary, earlier cores as a string.
+    return [w if isinstance(w, str) else w['event']['msg'] for w in result.get('warnings', [])]
 
 
 def mode_of(path):
@@ -106,7 +113,7 @@ def test_existing_mode_is_kept_and_a_given_mode_is_applied(tmp_path, capsys):
     assert run(capsys, path, mode='0600')['changed'] is False
 
 
-def test_backup_keeps_the_mode_and_only_backup_keep_copies(tmp_path, capsys):
+def test_backup_is_private_and_only_backup_keep_copies(tmp_path, capsys):
     path = tmp_path / 'corail.ini'
     path.write_text('[other]\nx = 1\n')
     os.chmod(str(path), 0o640)
@@ -119,7 +126,7 @@ def test_backup_keeps_the_mode_and_only_backup_keep_copies(tmp_path, capsys):
     out = run(capsys, path, backup=True, backup_keep=3)
     backup = out['backup_file']
     assert os.path.basename(backup) not in old and os.path.exists(backup)
-    assert open(backup).read() == '[other]\nx = 1\n' and mode_of(backup) == 0o640
+    assert open(backup).read() == '[other]\nx = 1\n' and mode_of(backup) == 0o600
     assert listing(tmp_path) == sorted(['corail.ini', 'corail.ini.other~', os.path.basename(backup)] + old[-2:])
     # No change, no backup.
     assert 'backup_file' not in run(capsys, path, backup=True, backup_keep=3)
@@ -211,20 +218,10 @@ def test_prune_reports_the_removed_sirets(tmp_path, capsys):
     assert out['diff']['before'].startswith('[chorus.structure.%s]' % LYON)
 
 
-def test_backup_pruning_orders_by_the_timestamp_in_the_name(tmp_path):
-    path = tmp_path / 'c.ini'
-    names = ['c.ini.9.2021-05-01@00:00:00~', 'c.ini.1.2023-01-01@00:00:00~', 'c.ini.5.2022-01-01@00:00:00~']
-    for name in names:
-        (tmp_path / name).write_text('x')
-    deleted = corail_config.prune_backups(str(path), 2)
-    assert [os.path.basename(d) for d in deleted] == ['c.ini.9.2021-05-01@00:00:00~']
-    assert listing(tmp_path) == sorted(names[1:])
-
-
 def test_a_directory_that_refuses_the_temporary_file(tmp_path, capsys, monkeypatch):
     def refuse(**kwargs):
         raise OSError(13, 'Permission denied')
-    monkeypatch.setattr(corail_config.tempfile, 'mkstemp', refuse)
+    monkeypatch.setattr(writer.tempfile, 'mkstemp', refuse)
     out = run(capsys, tmp_path / 'corail.ini')
     assert out['failed'] is True
     assert out['msg'] == '%s: cannot write in %s: Permission denied; nothing was written' % (tmp_path / 'corail.ini', tmp_path)
@@ -232,10 +229,82 @@ def test_a_directory_that_refuses_the_temporary_file(tmp_path, capsys, monkeypat
 
 
 def test_a_failed_move_leaves_no_empty_file_behind(tmp_path, capsys, monkeypatch):
-    # A new file is the temporary file renamed (atomic_move is for replacing an existing one).
-    def fail_rename(src, dest):
+    def fail_replace(src, dest):
         raise OSError(13, 'Permission denied')
-    monkeypatch.setattr(corail_config.os, 'rename', fail_rename)
+    monkeypatch.setattr(writer.os, 'replace', fail_replace)
     out = run(capsys, tmp_path / 'corail.ini')
-    assert out['failed'] is True and 'cannot create the file: Permission denied; nothing was written' in out['msg']
+    monkeypatch.undo()
+    assert out['failed'] is True and 'cannot replace the file: Permission denied; nothing was written' in out['msg']
     assert listing(tmp_path) == []
+
+
+def test_an_unchanged_0666_file_loses_access_for_others_with_a_warning(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    run(capsys, path)
+    os.chmod(str(path), 0o666)
+    content = path.read_bytes()
+    out = run(capsys, path, check_mode=True)
+    assert out['changed'] is True and mode_of(path) == 0o666 and 'would remove that access' in warnings_of(out)[0]
+    out = run(capsys, path)
+    assert out['changed'] is True and mode_of(path) == 0o660 and path.read_bytes() == content
+    # Warnings pile up in this process (one per run in Ansible): the last one is this run's.
+    seen = warnings_of(out)
+    assert seen[-1] == '%s: was readable or writable by others (mode 0666); now 0660' % path
+    out = run(capsys, path)
+    assert out['changed'] is False and len(warnings_of(out)) == len(seen)
+
+
+def test_an_explicit_mode_wins(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    out = run(capsys, path, mode='0644')
+    assert out['changed'] is True and mode_of(path) == 0o644 and not any('others' in w for w in warnings_of(out))
+    out = run(capsys, path, mode='0644')
+    assert out['changed'] is False and mode_of(path) == 0o644
+
+
+def test_a_symlinked_file_keeps_its_link(tmp_path, capsys):
+    (tmp_path / 'real').mkdir()
+    target = tmp_path / 'real' / 'corail.ini'
+    target.write_text('[other]\nkeep = 1\n')
+    os.symlink(str(target), str(tmp_path / 'corail.ini'))
+    out = run(capsys, tmp_path / 'corail.ini', backup=True, mode='0640')
+    assert out['changed'] is True and os.path.islink(str(tmp_path / 'corail.ini'))
+    assert PARIS in target.read_text() and mode_of(target) == 0o640
+    assert os.path.dirname(out['backup_file']) == str(tmp_path / 'real')
+    assert run(capsys, tmp_path / 'corail.ini', mode='0640')['changed'] is False
+
+
+def test_a_fifo_is_refused_at_once(tmp_path, capsys):
+    fifo = tmp_path / 'corail.ini'
+    os.mkfifo(str(fifo))
+    signal.alarm(10)  # a read would block for ever
+    try:
+        out = run(capsys, fifo)
+    finally:
+        signal.alarm(0)
+    assert out['failed'] is True
+    assert out['msg'] == '%s: is a special file (FIFO, socket or device), not a regular file; nothing was written' % fifo
+    assert stat.S_ISFIFO(os.lstat(str(fifo)).st_mode)
+
+
+def test_validate_keeps_other_percent_signs_and_spaces(tmp_path, capsys):
+    folder = tmp_path / 'dossier Corail'
+    folder.mkdir()
+    out = run(capsys, folder / 'corail.ini', validate="/bin/sh -c 'test \"$0\" = 100% && test -s \"$1\"' 100% %s")
+    assert out['changed'] is True, out
+    out = run(capsys, folder / 'other.ini', validate="/bin/sh -c 'test \"$0\" = 100' 100% %s")
+    assert out['failed'] is True and 'the validate command failed (rc=1); nothing was written' in out['msg']
+    assert listing(folder) == ['corail.ini']
+
+
+def test_a_line_added_while_validate_runs_is_kept(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    path.write_text('[other]\nkeep = 1\n')
+    marker = tmp_path / 'edited'
+    # The first validate run edits the live file, as a person or another tool could: the module
+    # must merge again on that content instead of erasing the line.
+    edit = "/bin/sh -c 'test -e \"$0\" || { touch \"$0\"; echo \"added = meanwhile\" >> \"$1\"; }' '%s' '%s' %%s"
+    out = run(capsys, path, validate=edit % (marker, path))
+    assert out['changed'] is True, out
+    text = path.read_text()
+    assert text.startswith('[other]\nkeep = 1\nadded = meanwhile\n') and PARIS in text

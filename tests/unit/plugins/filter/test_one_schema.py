@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One schema: the register plugin, the deploy gate, corail_config and the check give one verdict."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.chorus.corail.plugins.filter.structures import offline_problems
+from ansible_collections.chorus.corail.plugins.inventory.register import RegisterParser, RegisterRowError
+from ansible_collections.chorus.corail.plugins.module_utils import _corail_config as cc
+from ansible_collections.chorus.corail.plugins.module_utils import _schema as schema
+from ansible_collections.chorus.corail.plugins.module_utils._check import run_check
+from ansible_collections.chorus.corail.plugins.module_utils._identifiers import InvalidIdentifier
+
+SIRET = '21750001600019'
+LOGIN = 'TECH_1_paris@cpro.fr'
+APP = 'corail-prod'
+STRUCTURE = dict(siret=SIRET, name='Ville de Paris', account=LOGIN, piste_app=APP, service_code='FIN')
+APPS = {APP: dict(client_id='cid-42', client_secret='client-s3cret', environment='production')}
+ACCOUNTS = {LOGIN: dict(password='Paris-pw-1', password_changed_on='2026-01-01', environment='production')}
+APP_NAME_REASON = 'must be letters, digits, " _.@+-" (no leading or trailing space)'
+
+# (case, field, bad value, the schema's reason)
+BAD = [
+    ('service code too long', 'service_code', 'S' * 5000, 'is longer than 4096 characters (5000)'),
+    ('newline in the name', 'name', 'Ville\nde Paris', 'contains control characters (newline, tab...), which would break the file'),
+    ('markup in the application name', 'piste_app', 'corail[prod]', APP_NAME_REASON),
+]
+
+
+def _register(structure):
+    row = dict(structure, server='corail-paris', environment='production')
+    try:
+        RegisterParser('registre.yml').normalise_row(3, row)
+    except RegisterRowError as exc:
+        return exc.describe('registre.yml')
+    return None
+
+
+def _deploy_gate(structure, apps):
+    problems = offline_problems([structure], ACCOUNTS, apps)
+    return '; '.join(problems) or None
+
+
+def _corail_config(structure, apps):
+    piste_apps = [dict(spec, name=name) for name, spec in apps.items()]
+    try:
+        cc.plan('ini', None, cc.resolve_layout('ini'), piste_apps, [dict(structure, password='Paris-pw-1')])
+    except InvalidIdentifier as exc:
+        return str(exc)
+    return None
+
+
+def _check(structure, apps):
+    entry = run_check([structure], ACCOUNTS, apps, online=False)['structures'][0]
+    return entry['detail'] if entry['status'] == 'invalid_input' else None
+
+
+@pytest.mark.parametrize('case, field, value, reason', BAD, ids=[b[0] for b in BAD])
+def test_the_same_bad_value_gets_the_same_verdict_and_reason_everywhere(case, field, value, reason):
+    structure = dict(STRUCTURE, **{field: value})
+    apps = {value: APPS[APP]} if field == 'piste_app' else APPS  # the application exists under that name
+    messages = {
+        'register': _register(structure),
+        'deploy gate': _deploy_gate(structure, apps),
+        'corail_config': _corail_config(structure, apps),
+        'check': _check(structure, apps),
+    }
+    assert all(messages.values()), messages  # every one refuses
+    for where, message in messages.items():
+        assert reason in message, (where, message)
+        assert 'S' * 100 not in message and 'Ville\nde' not in message  # the value is never quoted
+    for where in ('register', 'deploy gate', 'corail_config'):
+        if field != 'piste_app' or where != 'corail_config':  # corail_config names the application itself
+            assert SIRET in messages[where], (where, messages[where])
+    assert (field, reason) in schema.structure_problems(structure)
+
+
+def test_a_good_structure_passes_everywhere():
+    assert _register(STRUCTURE) is None
+    assert _deploy_gate(STRUCTURE, APPS) is None
+    assert _corail_config(STRUCTURE, APPS) is None
+    assert _check(STRUCTURE, APPS) is None
+
+
+def test_values_are_trimmed_once_and_written_as_the_check_reads_them():
+    apps = {APP: dict(APPS[APP], client_id=' cid-42 ')}
+    structure = dict(STRUCTURE, name='  Ville de Paris ', service_code=' FIN')
+    assert _deploy_gate(structure, apps) is None and _check(structure, apps) is None
+    piste_apps = [dict(spec, name=name) for name, spec in apps.items()]
+    result = cc.plan('ini', None, cc.resolve_layout('ini'), piste_apps, [dict(structure, password=' Paris-pw-1 ')])
+    text = result.content.decode('utf-8')
+    assert 'client_id = cid-42\n' in text and 'name = Ville de Paris\n' in text and 'service_code = FIN\n' in text
+    assert 'password = " Paris-pw-1 "\n' in text  # a secret is kept exactly as given
+
+
+def test_an_unwritable_application_is_refused_by_the_check_as_by_corail_config():
+    apps = {APP: dict(APPS[APP], client_id='cid\t42')}
+    assert 'piste_apps.%s.client_id: contains control characters' % APP in _check(STRUCTURE, apps)
+    assert 'client_id of PISTE application %s: contains control characters' % APP in _corail_config(STRUCTURE, apps)
+
+
+def test_one_siret_with_two_accounts_on_two_servers_is_refused_by_deploy_as_by_the_check():
+    other_login = 'TECH_1_paris2@cpro.fr'
+    accounts = dict(ACCOUNTS, **{other_login: ACCOUNTS[LOGIN]})
+    here = dict(STRUCTURE)
+    there = dict(STRUCTURE, account=other_login, host='corail-b')
+    everywhere = [dict(here, host='corail-a'), there]
+    checked = run_check(everywhere, accounts, APPS, online=False)['structures']
+    assert [e['status'] for e in checked] == ['invalid_input', 'invalid_input']
+    reason = 'account: SIRET %s is declared 2 times in production with different accounts' % SIRET
+    assert reason in checked[0]['detail']
+    problems = offline_problems([here], accounts, APPS, host='corail-a', inventory_structures=everywhere)
+    assert len(problems) == 1 and problems[0].startswith('structure %s: ' % SIRET) and reason in problems[0]
+    assert offline_problems([here], accounts, APPS) == []  # one host alone cannot see it
+    assert offline_problems([here], accounts, APPS, host='corail-a',
+                            inventory_structures=[dict(here, host='corail-a'), dict(there, account=LOGIN)]) == []
