@@ -32,6 +32,9 @@ from html import escape as _html_escape
 from ansible_collections.chorus.corail.plugins.module_utils import _statuses
 
 REPORT_VERSION = 1
+# Version of report.json's shape: readers (dashboards, the changes of the next run) check it
+# before trusting the fields; bump it when a field changes meaning or goes away.
+SCHEMA_VERSION = 1
 
 # Fields of one row of report.json / report.csv (the list, plus contact, service_code,
 # designation, label, severity and problem_since).
@@ -226,6 +229,7 @@ def build_report(result, scope=None, generated_at=None):
     accounts = [a for a in (_account_entry(e) for e in (result.get('accounts') or [])) if a]
     api_calls = result.get('api_calls') or {}
     return {
+        'schema_version': SCHEMA_VERSION,
         'report_version': REPORT_VERSION,
         'generated_at': generated_at.isoformat().replace('+00:00', 'Z'),
         'scope': normalize_scope(scope, rows),

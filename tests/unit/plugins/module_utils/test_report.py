@@ -91,6 +91,14 @@ def test_counts_cover_every_status_and_add_up():
     assert report['counts']['unchecked'] == 0
 
 
+def test_report_json_states_its_schema_version(tmp_path):
+    report, dummy, paths = rp.write_report(str(tmp_path), sample(), SCOPE, T0)
+    with open(paths['json'], 'rb') as handle:
+        written = json.loads(handle.read().decode('utf-8'))
+    assert written['schema_version'] == rp.SCHEMA_VERSION == 1
+    assert list(written)[0] == 'schema_version'
+
+
 def test_remediation_comes_from_the_vocabulary_when_missing():
     report = rp.build_report(sample(), SCOPE, T0)
     lyon = report['structures'][1]
