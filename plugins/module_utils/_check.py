@@ -43,6 +43,7 @@ from ansible_collections.chorus.corail.plugins.module_utils._chorus_api import (
     code_retour,
     status_of,
 )
+from ansible_collections.chorus.corail.plugins.module_utils._secrets import secret_problem
 
 PASSWORD_LIFETIME_DAYS = 424
 DEFAULT_WARNING_DAYS = 30
@@ -180,6 +181,8 @@ class BulkCheck(object):
                 problems.append('piste_apps.%s.client_id: is empty or not a string' % name)
             if not isinstance(secret, str) or not secret.strip():
                 problems.append('piste_apps.%s.client_secret: is empty or not a string' % name)
+            elif secret_problem(secret):
+                problems.append('piste_apps.%s.client_secret: %s' % (name, secret_problem(secret)))
             if environment not in ids.ENVIRONMENTS:
                 problems.append('piste_apps.%s.environment: must be one of %s, got %r'
                                 % (name, ', '.join(ids.ENVIRONMENTS), environment))
@@ -224,7 +227,7 @@ class BulkCheck(object):
             problems.append('account %s: login %s' % (login, problem))
         if not isinstance(spec, dict):
             return problems + ['accounts.%s: must be a dict with password, password_changed_on and environment' % login]
-        problem = ids.password_problem(spec.get('password'))
+        problem = ids.password_problem(spec.get('password')) or secret_problem(spec.get('password'))
         if problem:
             problems.append('accounts.%s.password: %s' % (login, problem))
         environment = _text(spec.get('environment'))

@@ -276,10 +276,13 @@ from ansible_collections.chorus.corail.plugins.module_utils._connection import (
 )
 from ansible_collections.chorus.corail.plugins.module_utils._chorus_api import (
     ChorusClient,
-    SecretMask,
     import_requests,
 )
-from ansible_collections.chorus.corail.plugins.module_utils._secrets import keep_only_secrets
+from ansible_collections.chorus.corail.plugins.module_utils._secrets import (
+    NO_LOG_PLACEHOLDER,
+    SecretMask,
+    keep_only_secrets,
+)
 from ansible_collections.chorus.corail.plugins.module_utils._check import (
     DEFAULT_CONCURRENCY,
     DEFAULT_WARNING_DAYS,
@@ -287,6 +290,7 @@ from ansible_collections.chorus.corail.plugins.module_utils._check import (
     run_check,
 )
 
+SECRET_KEYS = ('password', 'client_secret', 'client_id')
 HAS_REQUESTS = import_requests()[0]
 REQUESTS_IMPORT_ERROR = import_requests()[1]
 
@@ -315,6 +319,45 @@ def _unmask_public_values(module):
                                              for option, secret_keys in (('accounts', ('password',)),
                                                                          ('piste_apps', ('client_secret', 'client_id')))
                                              for spec in (module.params.get(option) or {}).values()))
+
+
+def _secret_pairs(params):
+    """(user, secret) as the cpro-account header and HTTP Basic carry them, base64 of user:secret."""
+    pairs = []
+    for option, user_key, secret_key in (('accounts', None, 'password'), ('piste_apps', 'client_id', 'client_secret')):
+        for name, spec in (params.get(option) or {}).items():
+            if isinstance(spec, dict):
+                pairs.append((spec.get(user_key) if user_key else name, spec.get(secret_key)))
+    return pairs
+
+
+def _inventory_texts(params):
+    """Texts that come from the inventory and are shown as they are, even if a secret is part of them."""
+    texts = set()
+    for structure in params.get('structures') or []:
+        if isinstance(structure, dict):
+            texts.update(str(value) for key, value in structure.items()
+                         if key not in SECRET_KEYS and isinstance(value, (str, int)) and not isinstance(value, bool))
+    for option in ('accounts', 'piste_apps'):
+        for name, spec in (params.get(option) or {}).items():
+            texts.add(str(name))
+            if isinstance(spec, dict):
+                texts.update(value for key, value in spec.items() if key not in SECRET_KEYS and isinstance(value, str))
+    return texts
+
+
+def _without_secret_fields(params):
+    """The module arguments with every secret field replaced by the placeholder, whatever its value."""
+    def strip(spec):
+        if not isinstance(spec, dict):
+            return spec
+        return dict((key, NO_LOG_PLACEHOLDER if key in SECRET_KEYS and value not in (None, '') else value)
+                    for key, value in spec.items())
+    shown = dict(params)
+    for option in ('accounts', 'piste_apps'):
+        shown[option] = dict((name, strip(spec)) for name, spec in (params.get(option) or {}).items())
+    shown['structures'] = [strip(structure) for structure in params.get('structures') or []]
+    return shown
 
 
 def main():
@@ -354,10 +397,11 @@ def main():
         if client is not None:
             client.close()
     # AnsibleModule masks its no_log values by trying each one on every string of the result, which
-    # grows as structures x accounts (minutes for thousands). SecretMask gives the same output in
-    # one pass; the invocation is masked here too, then nothing is left for exit_json to mask.
-    mask = SecretMask(module.no_log_values)
-    invocation = {'module_args': mask.apply(params)}
+    # grows as structures x accounts (minutes for thousands) and rewrites names and logins that
+    # happen to hold a secret. SecretMask masks in one pass, only outside inventory text, in every
+    # encoded form; the invocation is masked here too, then nothing is left for exit_json to mask.
+    mask = SecretMask(module.no_log_values, pairs=_secret_pairs(params), keep=_inventory_texts(params))
+    invocation = {'module_args': mask.apply(_without_secret_fields(params))}
     result = mask.apply(result)
     module.no_log_values.clear()
     module.exit_json(changed=False, invocation=invocation, **result)

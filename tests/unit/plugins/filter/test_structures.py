@@ -84,7 +84,7 @@ OP_APPS = {'corail-qualif': {'client_id': 'cid', 'client_secret': 'S3cr3t-app', 
 OP_ACCOUNTS = {
     'TECH_1_ok@cpro.fr': {'password': 'Pw-ok:[{|;', 'environment': 'qualification'},
     'TECH_1_empty@cpro.fr': {'password': '  ', 'environment': 'qualification'},
-    'TECH_1_prod@cpro.fr': {'password': 'Pw-prod', 'environment': 'production'},
+    'TECH_1_prod@cpro.fr': {'password': 'Pw-prod-2025', 'environment': 'production'},
 }
 
 
@@ -110,7 +110,7 @@ def test_offline_problems_name_the_structure_and_the_field(structure, words):
     assert len(problems) == 1
     for word in words:
         assert word in problems[0]
-    for secret in ('Pw-ok:[{|;', 'Pw-prod', 'S3cr3t-app'):
+    for secret in ('Pw-ok:[{|;', 'Pw-prod-2025', 'S3cr3t-app'):
         assert secret not in problems[0]
 
 
