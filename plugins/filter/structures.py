@@ -58,14 +58,11 @@ def structures_of_hosts(hostvars, hosts):
     return out
 
 
-def offline_problems(structures, accounts, piste_apps, default_app=None, host=None, inventory_structures=None):
+def offline_problems(structures, accounts, piste_apps, default_app=None):
     """What stops these structures from being deployed, one sentence per structure, naming its SIRET.
 
     The same offline checks as credentials_info (run_check with online=False), so that deploy and
     check never disagree on what is invalid; plus a SIRET listed twice, which one file cannot hold.
-    With ``inventory_structures`` (structures_of_hosts over the inventory) and ``host``, the
-    conflicts are those of the whole inventory: one SIRET with two accounts on two servers is
-    refused on both, as the check refuses it.
     """
     if structures is None or structures == '':
         structures = []
@@ -77,15 +74,11 @@ def offline_problems(structures, accounts, piste_apps, default_app=None, host=No
         if isinstance(item, dict) and not item.get('piste_app') and default_app:
             item['piste_app'] = default_app
         items.append(item)
-    mine = len(items)
-    if inventory_structures:
-        items = [dict(item, host=host) if isinstance(item, dict) else item for item in items]
-        items += [s for s in inventory_structures if isinstance(s, Mapping) and s.get('host') != host]
     result = run_check(items, accounts if accounts is not None else {}, piste_apps if piste_apps is not None else {},
                        online=False)
     problems = []
     seen = set()
-    for index, entry in enumerate(result['structures'][:mine]):
+    for index, entry in enumerate(result['structures']):
         siret = entry['siret']
         where = 'structure %s' % siret if isinstance(siret, str) and siret else 'corail_structures[%d]' % index
         if entry['status'] in BLOCKING_STATUSES:

@@ -100,20 +100,3 @@ def test_an_unwritable_application_is_refused_by_the_check_as_by_corail_config()
     apps = {APP: dict(APPS[APP], client_id='cid\t42')}
     assert 'piste_apps.%s.client_id: contains control characters' % APP in _check(STRUCTURE, apps)
     assert 'client_id of PISTE application %s: contains control characters' % APP in _corail_config(STRUCTURE, apps)
-
-
-def test_one_siret_with_two_accounts_on_two_servers_is_refused_by_deploy_as_by_the_check():
-    other_login = 'TECH_1_paris2@cpro.fr'
-    accounts = dict(ACCOUNTS, **{other_login: ACCOUNTS[LOGIN]})
-    here = dict(STRUCTURE)
-    there = dict(STRUCTURE, account=other_login, host='corail-b')
-    everywhere = [dict(here, host='corail-a'), there]
-    checked = run_check(everywhere, accounts, APPS, online=False)['structures']
-    assert [e['status'] for e in checked] == ['invalid_input', 'invalid_input']
-    reason = 'account: SIRET %s is declared 2 times in production with different accounts' % SIRET
-    assert reason in checked[0]['detail']
-    problems = offline_problems([here], accounts, APPS, host='corail-a', inventory_structures=everywhere)
-    assert len(problems) == 1 and problems[0].startswith('structure %s: ' % SIRET) and reason in problems[0]
-    assert offline_problems([here], accounts, APPS) == []  # one host alone cannot see it
-    assert offline_problems([here], accounts, APPS, host='corail-a',
-                            inventory_structures=[dict(here, host='corail-a'), dict(there, account=LOGIN)]) == []
