@@ -711,6 +711,11 @@ class XmlDocument(object):
             raise CorruptConfig('the document has %d appSettings elements; expected at most one' % len(found))
         if found and not any(child is found[0] for child in root):
             raise CorruptConfig('appSettings is not a child of the root element <%s>' % self.root_name)
+        if found and (found[0].get('configSource') is not None or found[0].get('file') is not None):
+            # .NET then reads (configSource) or overlays (file) the entries from another file: editing
+            # this one would not change what Corail uses.
+            raise CorruptConfig('appSettings takes its entries from another file (attribute %s); point the path '
+                                'at that file instead' % ('configSource' if found[0].get('configSource') is not None else 'file'))
         opens = list(_APPSETTINGS_OPEN_RE.finditer(self.masked))
         if len(opens) != len(found):
             raise CorruptConfig('the appSettings element could not be located in the text')
