@@ -98,8 +98,8 @@ class WindowsDeploy(object):
         self.diff_mode = action._task.diff
         self.service = args['windows_service'] or None
 
-    def call(self, name, **args):
-        return self.action.windows_module(name, args, self.task_vars)
+    def call(self, module, **args):
+        return self.action.windows_module(module, args, self.task_vars)
 
     def fail(self, msg):
         raise AnsibleActionFail(msg)

@@ -171,8 +171,9 @@ def win_service(module):
                          exists=False)
     before = services[name]
     after = {'started': 'running', 'restarted': 'running', 'stopped': 'stopped'}.get(params['state'], before)
-    services[name] = after
-    save('services.json', services)
+    if not module.check_mode:
+        services[name] = after
+        save('services.json', services)
     module.exit_json(changed=params['state'] == 'restarted' or before != after, exists=True, name=name, state=after)
 
 
@@ -188,5 +189,5 @@ def main(name):
     if name == 'win_copy':
         acl = acl_of(load('acl.json', {}), win_dirname(module.params['dest']))
         extra['folder_acl'] = acl
-    record(name, module.params, **extra)
+    record(name, module.params, check_mode=module.check_mode, **extra)
     globals()[name](module)

@@ -243,8 +243,10 @@ def test_check_mode_writes_nothing_and_masks_the_diff(host):
     host.local.write_bytes(original)
     proc = host.run('--check', '--diff')
     assert changed_count(proc)[1] == 0
-    assert [c['module'] for c in host.calls()] == ['slurp']
+    # The handler's win_service runs in check mode too (it changes nothing), as on POSIX.
+    assert [(c['module'], c['check_mode']) for c in host.calls()] == [('slurp', True), ('win_service', True)]
     assert host.local.read_bytes() == original
+    assert json.loads((host.state / 'services.json').read_text())[SERVICE] == 'running'
     assert 'Chorus.Structure.%s.Password = <secret>' % SIRET in proc.stdout
 
 
