@@ -19,6 +19,7 @@ $(BIN)/.installed: requirements-dev.txt requirements.txt
 
 venv: $(BIN)/.installed
 	@$(BIN)/python tools/ansible_test_offline.py
+	@tools/get_ansible_windows.sh >/dev/null
 	@tools/stage_collection.sh
 
 # Debian packages the tests use: an SSH server for the multi-host scenario, Chromium to render

@@ -31,6 +31,11 @@ description:
     is written and the message names the field and the structure (SIRET).
   - The new content goes to a temporary file in the same directory, then replaces the file atomically. When
     the file changes between the read and the replacement, the settings are merged again on its new content.
+  - On Windows targets (PowerShell connection, or C(ansible_os_family=Windows)) the action plugin plans the change
+    on the controller and writes with the modules of the B(ansible.windows) collection, which must then be
+    installed - M(ansible.windows.slurp) to read, M(ansible.windows.win_acl) and M(ansible.windows.win_acl_inheritance)
+    to leave the file's folder to Administrators, SYSTEM and O(windows_service_account) B(before) anything is
+    written, M(ansible.windows.win_copy) to write the planned bytes with a backup. See C(docs/windows.md).
 author:
   - chorus.corail contributors (@chorus-corail)
 options:
@@ -169,6 +174,26 @@ options:
       - With V(false), a missing file is an error.
     type: bool
     default: true
+  windows_service_account:
+    description:
+      - Windows targets only. The account the Corail service runs as (for example C(NT SERVICE\\Corail) or
+        C(CORP\\svc-corail)); it gets C(ReadAndExecute) on the folder of O(path), next to Administrators and
+        SYSTEM (C(FullControl)). Inherited permissions of the folder are removed.
+      - Ignored on POSIX targets (use O(owner), O(group) and O(mode) there).
+    type: str
+  windows_service:
+    description:
+      - Windows targets only. Name of the Corail service, named in the error when it holds the file open and
+        stopped around the write with O(windows_stop_service_for_write=true).
+      - Ignored on POSIX targets.
+    type: str
+  windows_stop_service_for_write:
+    description:
+      - Windows targets only. Stop O(windows_service) just before the file is written and start it right after,
+        for a service that holds its configuration file open. Only when the file changes.
+      - Ignored on POSIX targets.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - chorus.corail.attributes
   - ansible.builtin.files
@@ -181,7 +206,7 @@ attributes:
       - Shows only the keys the collection owns; secrets read C(<secret>) or C(<secret changed>).
   platform:
     support: full
-    platforms: posix
+    platforms: [posix, windows]
   safe_file_operations:
     description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
     support: full
@@ -191,9 +216,12 @@ notes:
   - An existing file that cannot be read reliably is an error and is left untouched - XML that is not
     well-formed or has a DOCTYPE, two sections or keys for the same owned entry, a line of an owned INI
     section that is neither C(key = value) nor a comment.
-  - Runs on POSIX targets.
+  - Runs on POSIX targets, and on Windows targets through ansible.windows (an optional dependency).
+  - On Windows, O(validate), O(owner), O(group), O(mode) and the other POSIX file options are refused, and
+    O(backup_keep) does not prune the backups.
 seealso:
   - module: ansible.builtin.template
+  - module: ansible.windows.win_copy
   - name: The Corail configuration model
     description: The model of Corail's Chorus settings, the default key layouts and how to override them.
     link: https://github.com/chorus-corail/chorus.corail/blob/main/docs/corail-config-model.md
@@ -233,6 +261,18 @@ EXAMPLES = r'''
     group: corail
     mode: "0640"
     validate: /usr/local/bin/corail-config-check %s
+  no_log: true
+
+- name: A Corail server on Windows (needs the ansible.windows collection)
+  chorus.corail.corail_config:
+    path: C:\Program Files (x86)\Cosoluce\Corail\Corail.exe.config
+    format: xml
+    piste_apps: "{{ my_apps }}"
+    structures: "{{ my_structures }}"
+    backup: true
+    windows_service_account: NT SERVICE\CorailServeur
+    windows_service: CorailServeur
+    windows_stop_service_for_write: true
   no_log: true
 '''
 
@@ -318,6 +358,10 @@ def argument_spec():
         backup_keep=dict(type='int', default=3),
         validate=dict(type='str'),
         create=dict(type='bool', default=True),
+        # Windows only: read by the action plugin (plugins/action/corail_config.py), ignored here.
+        windows_service_account=dict(type='str'),
+        windows_service=dict(type='str'),
+        windows_stop_service_for_write=dict(type='bool', default=False),
     )
 
 
