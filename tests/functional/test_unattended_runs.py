@@ -89,3 +89,23 @@ def test_a_server_with_a_structure_without_account_gets_its_other_structures_dep
     proc = run_ansible(['-i', str(tmp_path / 'inventory.yml'), str(tmp_path / 'play.yml'),
                         '-e', 'corail_deploy_incomplete=fail'], cwd=str(tmp_path))
     assert proc.returncode == 2 and not config.exists()
+
+
+def test_a_server_without_python_is_recorded_and_the_rollout_goes_on(tmp_path):
+    config = tmp_path / 'corail.ini'
+    hosts = {
+        'nopython': {'ansible_connection': 'local', 'ansible_python_interpreter': '/nonexistent/python3',
+                     'corail_config_path': str(tmp_path / 'never.ini'), 'corail_structures': [{'siret': S2, 'account': LOGIN}]},
+        'srv1': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+                 'corail_config_path': str(config), 'corail_structures': [{'siret': S1, 'account': LOGIN}]},
+    }
+    (tmp_path / 'inventory.yml').write_text(json.dumps({'all': {'vars': dict(GROUP_VARS, chorus_piste_app='CORAIL_PAU'),
+                                                                'hosts': hosts}}))
+    proc = run_ansible(['chorus.corail.rollout', '-i', str(tmp_path / 'inventory.yml'), '-e', 'chorus_rollout_serial=1',
+                        '-e', 'chorus_check_online=false', '-e', 'chorus_check_report_dir=%s' % (tmp_path / 'reports')],
+                       cwd=str(tmp_path))
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert S1 in config.read_text()  # the server after the broken one was deployed
+    assert 'Rollout: 1 of 2 server(s) deployed; 1 not deployed' in proc.stdout
+    assert 'nopython | connection | Check that the server answers' in proc.stdout
+    assert os.path.exists(str(tmp_path / 'reports' / 'latest' / 'report.json'))  # the check still ran
