@@ -58,16 +58,19 @@ def structures_of_hosts(hostvars, hosts):
     return out
 
 
-def offline_problems(structures, accounts, piste_apps, default_app=None):
+def offline_problems(structures, accounts, piste_apps, default_app=None, details=False):
     """What stops these structures from being deployed, one sentence per structure, naming its SIRET.
 
     The same offline checks as credentials_info (run_check with online=False), so that deploy and
     check never disagree on what is invalid; plus a SIRET listed twice, which one file cannot hold.
+    With ``details``, each item is ``{index, siret, problem}`` so that the deploy role can leave out
+    exactly those structures and deploy the others.
     """
     if structures is None or structures == '':
         structures = []
     if not isinstance(structures, (list, tuple)):
-        return ['corail_structures must be a list of structures, got %s' % type(structures).__name__]
+        problem = 'corail_structures must be a list of structures, got %s' % type(structures).__name__
+        return [{'index': None, 'siret': None, 'problem': problem}] if details else [problem]
     items = []
     for structure in structures:
         item = dict(structure) if isinstance(structure, Mapping) else structure
@@ -81,11 +84,15 @@ def offline_problems(structures, accounts, piste_apps, default_app=None):
     for index, entry in enumerate(result['structures']):
         siret = entry['siret']
         where = 'structure %s' % siret if isinstance(siret, str) and siret else 'corail_structures[%d]' % index
+        problem = None
         if entry['status'] in BLOCKING_STATUSES:
-            problems.append('%s: %s' % (where, entry['detail']))
+            problem = '%s: %s' % (where, entry['detail'])
         elif isinstance(siret, str) and siret in seen:
-            problems.append('%s: listed twice in corail_structures' % where)
+            problem = '%s: listed twice in corail_structures' % where
         seen.add(siret if isinstance(siret, str) else None)
+        if problem:
+            problems.append({'index': index, 'siret': siret if isinstance(siret, str) else None, 'problem': problem}
+                            if details else problem)
     return problems
 
 

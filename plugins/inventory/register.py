@@ -24,11 +24,20 @@ description:
     mot de passe, mdp, secret, token, ...) makes the plugin stop with an error naming the column and the
     file, before any row is read. Technical passwords live in C(chorus_accounts), written by the
     C(chorus.corail.enroll) and C(chorus.corail.renew) playbooks or filled by any lookup.
-  - Each row is checked offline. The SIRET must pass its checksum (white space inside it, as spreadsheets
-    often add, is removed first); the server must be given; the environment, when given, must be
-    C(qualification) or C(production); one SIRET must not be given two different technical accounts or PISTE
-    applications. A bad row stops the inventory with an error naming the file, the line, the field and the
-    SIRET, or is skipped with a warning when O(on_invalid=warn).
+  - Each row is checked offline. The SIRET must pass the rule of its environment (white space inside it, as
+    spreadsheets often add, is removed first); the server must be given; the environment, when given, must be
+    C(qualification) or C(production) (case and accents do not matter, C(Production) is fine); one SIRET must
+    not be given two different technical accounts or PISTE applications. Every bad row is found in one pass;
+    the messages name the file, the line, the field and the SIRET of each.
+  - By default (O(on_invalid=keep)) a bad row stays in the inventory, as a structure carrying its problem, so
+    that the check reports it C(invalid_input) with the row's line and field, in every report and on its
+    contact's page, and the deploy role leaves it out. A bad row without a server goes to the host
+    C(register_unassigned) (group C(chorus_register_unassigned), local connection), which the rollout does
+    not deploy but the check reports.
+  - A register kept in an inventory directory is also offered to Ansible's other inventory plugins, which
+    warn that they cannot parse it. Keep the register outside the inventory directory (O(path) may be
+    C(../registre.csv)), or tell Ansible to skip it, for example C(ANSIBLE_INVENTORY_IGNORE=.csv) or
+    C(inventory_ignore_extensions) in C(ansible.cfg) (the default list plus C(.csv)).
   - The inventory configuration file must be named C(*.chorus.yml), C(*.chorus.yaml), C(chorus_register.yml)
     or C(chorus_register.yaml) and set O(plugin) to C(chorus.corail.register).
 extends_documentation_fragment:
@@ -98,14 +107,23 @@ options:
     default: {}
   on_invalid:
     description:
-      - What to do with a row that fails the offline checks. C(error) stops with an error naming the file,
-        line, field and SIRET. C(warn) skips the row with a warning that says the same and carries on, so
-        that one mistyped SIRET does not hide the other servers; the skipped structure is then absent from
-        the inventory, so the check will not report it.
-      - A password or secret column is always an error.
+      - What to do with rows that fail the offline checks. C(keep) keeps each one as a structure carrying its
+        problem (file, line, field, SIRET), with a warning, so that the check reports it C(invalid_input) and
+        the deploy role leaves it out. C(error) stops with one error listing every bad row. C(warn) skips
+        them with a warning each; a skipped structure is then absent from the inventory and from the reports.
+      - A password or secret column is always an error. When the inventory stops, the same messages are left
+        in the variable C(chorus_inventory_errors) of the group C(all), which the collection's playbooks
+        report and fail on even when Ansible was told to go on with the inventory sources it could parse.
     type: str
-    choices: [error, warn]
-    default: error
+    choices: [keep, error, warn]
+    default: keep
+  environment:
+    description:
+      - The environment (C(qualification) or C(production)) of the rows that name none. It decides the SIRET
+        rule applied to those rows and their C(env_*) group.
+      - Empty for none; such rows are then checked with the production rule.
+    type: str
+    default: ""
 notes:
   - The rows' values are data, never templates; only O(compose), O(groups) and O(keyed_groups) are templated.
   - With caching on, the parsed register is reused until O(cache_timeout) or until the register file changes
@@ -215,8 +233,36 @@ def _fold(text):
     return _BLANKS.sub(' ', text).strip().casefold()
 
 
-def _is_secret_column(header):
+# A header that also speaks of a date ("Mot de passe changé le", "password_changed_on") names a date.
+_DATE_WORDS = frozenset(('date', 'le', 'du', 'on', 'since', 'depuis', 'expiration', 'expire', 'expires', 'expiry',
+                         'changement', 'change', 'changed', 'modification', 'modifie', 'renouvellement', 'renouvele',
+                         'renewal', 'renewed', 'echeance', 'validite', 'jour', 'jours', 'days', 'age'))
+_DATE_VALUE = re.compile(r'^(\d{4}-\d{2}-\d{2}([ T][\d:.+-]*)?|\d{1,2}/\d{1,2}/\d{2,4})$')
+
+
+def _mentions_secret(header):
     return bool(SECRET_COLUMN.search(re.sub(r'[^a-z0-9]', '', _fold(header))))
+
+
+def _is_date_column(header):
+    return bool(_DATE_WORDS & set(re.split(r'[^a-z0-9]+', _fold(header))))
+
+
+def _is_secret_column(header):
+    return _mentions_secret(header) and not _is_date_column(header)
+
+
+def _looks_like_date(value):
+    return value is None or _text(value) == '' or bool(_DATE_VALUE.match(_text(value)))
+
+
+def _siret_problem(siret, environment):
+    """The SIRET rule of the row's environment (qualification accepts identifiers that fail Luhn, when
+    _identifiers knows that rule); the production rule when the environment is unknown."""
+    try:
+        return siret_problem(siret, environment=environment or None)
+    except TypeError:  # an _identifiers without per-environment rules
+        return siret_problem(siret)
 
 
 def safe_group_part(text):
@@ -224,6 +270,19 @@ def safe_group_part(text):
     text = unicodedata.normalize('NFKD', text)
     text = ''.join(c for c in text if not unicodedata.combining(c)).lower()
     return re.sub(r'_+', '_', re.sub(r'[^a-z0-9_]', '_', text)).strip('_')
+
+
+UNASSIGNED_HOST = 'register_unassigned'
+UNASSIGNED_GROUP = 'chorus_register_unassigned'
+
+
+class RegisterErrors(AnsibleParserError):
+    """Every bad row of the register, in one error."""
+
+    def __init__(self, messages):
+        self.messages = list(messages)
+        super(RegisterErrors, self).__init__('%d bad row(s) in the register (on_invalid: error):\n%s'
+                                             % (len(self.messages), '\n'.join(self.messages)))
 
 
 class RegisterRowError(Exception):
@@ -266,8 +325,13 @@ def _text(value):
 class RegisterParser(object):
     """Turns the register's text into {'hosts': {server: {...}}}; pure, so unit tests need no inventory."""
 
-    def __init__(self, path, column_map=None, group_by_columns=None, on_invalid='error', warn=None):
+    def __init__(self, path, column_map=None, group_by_columns=None, on_invalid='keep', warn=None, environment=None):
         self.path = path
+        self.environment = _fold(environment or '')
+        if self.environment and self.environment not in ENVIRONMENTS:
+            raise AnsibleParserError('chorus.corail.register: environment must be one of %s, got %r'
+                                     % (', '.join(ENVIRONMENTS), environment))
+        self.errors = []
         self.group_by_columns = list(group_by_columns or [])
         self.on_invalid = on_invalid
         self.warn = warn or display.warning
@@ -364,8 +428,10 @@ class RegisterParser(object):
                                          '(headers: %s)' % (column, self.path, ', '.join(repr(h) for h in headers)))
 
     def normalise_row(self, line, row):
+        """The row's fields and group values, and the list of what is wrong with it (RegisterRowError)."""
         values = {}
         groups = {}
+        errors = []
         folded_groups = dict((_fold(c), c) for c in self.group_by_columns)
         for header, value in row.items():
             folded = _fold(header)
@@ -374,74 +440,105 @@ class RegisterParser(object):
                 values[field] = _text(value)
             if folded in folded_groups:
                 groups[folded_groups[folded]] = _text(value)
+            elif not field and _mentions_secret(header) and not _looks_like_date(value):
+                # A "mot de passe ... le" column is a date; anything else in it may be a password.
+                errors.append(RegisterRowError(line, header, 'holds something that is not a date; a column named '
+                                               'like a password may only hold dates (the value is not shown)'))
         # Spreadsheets group digits with (non-breaking) spaces; the checksum decides the rest.
         siret = _BLANKS.sub('', values.get('siret', ''))
         values['siret'] = siret
         shown = siret if siret else None
-        if not siret:
-            raise RegisterRowError(line, 'siret', 'is empty')
-        problem = siret_problem(siret)
-        if problem:
-            hint = ''
-            if siret.isdigit() and len(siret) == 13:
-                hint = ' (a spreadsheet may have dropped a leading zero: quote the SIRET or store the column as text)'
-            raise RegisterRowError(line, 'siret', problem + hint, shown)
-        if not values.get('server'):
-            raise RegisterRowError(line, 'server', 'is empty: every structure needs the Corail server that serves it', shown)
-        environment = values.get('environment', '')
+        environment = _fold(values.get('environment', '')) or self.environment
+        values['environment'] = environment
         if environment and environment not in ENVIRONMENTS:
-            raise RegisterRowError(line, 'environment', 'must be one of %s, got %r' % (', '.join(ENVIRONMENTS), environment), shown)
-        problems = structure_problems(values)  # the value rules deploy and the check apply
-        if problems:
-            raise RegisterRowError(line, problems[0][0], problems[0][1], shown)
-        return values, groups
+            errors.append(RegisterRowError(line, 'environment', 'must be one of %s, got %r'
+                                           % (', '.join(ENVIRONMENTS), values.get('environment')), shown))
+            values['environment'] = environment = ''
+        if not siret:
+            errors.append(RegisterRowError(line, 'siret', 'is empty'))
+        else:
+            problem = _siret_problem(siret, environment)
+            if problem:
+                hint = ''
+                if siret.isdigit() and len(siret) == 13:
+                    hint = ' (a spreadsheet may have dropped a leading zero: quote the SIRET or store the column as text)'
+                errors.append(RegisterRowError(line, 'siret', problem + hint, shown))
+        if not values.get('server'):
+            errors.append(RegisterRowError(line, 'server', 'is empty: every structure needs the Corail server that '
+                                           'serves it', shown))
+        # The other value rules, as deploy and the check apply them (the SIRET and environment
+        # rules above know the row's environment and the register's spreadsheet habits).
+        for field, message in structure_problems(values):
+            if field not in ('siret', 'environment'):
+                errors.append(RegisterRowError(line, field, message, shown))
+        return values, groups, errors
 
     # -- building ------------------------------------------------------------------------------
 
-    def _reject(self, error):
-        message = 'chorus.corail.register: ' + error.describe(self.path)
-        if self.on_invalid == 'warn':
-            self.warn(message + ' (row skipped)')
-            return
-        raise AnsibleParserError(message)
+    def _conflicts(self, line, values, seen):
+        """Errors of a SIRET seen before with another account or application; True when it repeats a row."""
+        siret = values['siret']
+        if not siret or siret not in seen:
+            if siret:
+                seen[siret] = (line, values)
+            return [], False
+        first_line, first = seen[siret]
+        errors = []
+        for field in ('account', 'piste_app'):
+            if first.get(field, '') != values.get(field, ''):
+                errors.append(RegisterRowError(
+                    line, field, 'conflicts with line %s: %r here, %r there; one structure has one %s'
+                    % (first_line, values.get(field, ''), first.get(field, ''),
+                       'technical account' if field == 'account' else 'PISTE application'), siret))
+        if errors:
+            return errors, False
+        if first['server'] == values['server']:
+            self.warn('chorus.corail.register: %s, line %s: SIRET %s repeats line %s for server %s; '
+                      'the repeated row is ignored' % (self.path, line, siret, first_line, values['server']))
+            return [], True
+        self.warn('chorus.corail.register: %s, line %s: SIRET %s is served by %s and, at line %s, by %s'
+                  % (self.path, line, siret, values['server'], first_line, first['server']))
+        return [], False
+
+    def _add(self, hosts, values, groups, problem=None):
+        server = values.get('server') or UNASSIGNED_HOST
+        host = hosts.setdefault(server, {'structures': [], 'environments': [], 'piste_apps': [], 'groups': []})
+        structure = dict((key, values[key]) for key in STRUCTURE_KEYS if values.get(key))
+        if problem:
+            structure['siret'] = values.get('siret', '')
+            structure['register_problem'] = problem
+        host['structures'].append(structure)
+        for key, bucket in (('environment', 'environments'), ('piste_app', 'piste_apps')):
+            if values.get(key) and values[key] not in host[bucket]:
+                host[bucket].append(values[key])
+        for column, value in groups.items():
+            if value:
+                name = '%s_%s' % (safe_group_part(column), safe_group_part(value))
+                if name not in host['groups']:
+                    host['groups'].append(name)
 
     def build(self, rows):
+        """Every row checked, every problem collected, then the policy of on_invalid applied once."""
         hosts = {}
         seen = {}  # siret -> (line, values)
+        self.errors = []
         for line, row in rows:
-            try:
-                values, groups = self.normalise_row(line, row)
-                siret = values['siret']
-                if siret in seen:
-                    first_line, first = seen[siret]
-                    for field in ('account', 'piste_app'):
-                        if first.get(field, '') != values.get(field, ''):
-                            raise RegisterRowError(
-                                line, field, 'conflicts with line %s: %r here, %r there; one structure has one %s'
-                                % (first_line, values.get(field, ''), first.get(field, ''),
-                                   'technical account' if field == 'account' else 'PISTE application'), siret)
-                    if first['server'] == values['server']:
-                        self.warn('chorus.corail.register: %s, line %s: SIRET %s repeats line %s for server %s; '
-                                  'the repeated row is ignored' % (self.path, line, siret, first_line, values['server']))
-                        continue
-                    self.warn('chorus.corail.register: %s, line %s: SIRET %s is served by %s and, at line %s, by %s'
-                              % (self.path, line, siret, values['server'], first_line, first['server']))
-                else:
-                    seen[siret] = (line, values)
-            except RegisterRowError as exc:
-                self._reject(exc)
-                continue
-            host = hosts.setdefault(values['server'], {'structures': [], 'environments': [], 'piste_apps': [], 'groups': []})
-            structure = dict((key, values[key]) for key in STRUCTURE_KEYS if values.get(key))
-            host['structures'].append(structure)
-            for key, bucket in (('environment', 'environments'), ('piste_app', 'piste_apps')):
-                if values.get(key) and values[key] not in host[bucket]:
-                    host[bucket].append(values[key])
-            for column, value in groups.items():
-                if value:
-                    name = '%s_%s' % (safe_group_part(column), safe_group_part(value))
-                    if name not in host['groups']:
-                        host['groups'].append(name)
+            values, groups, errors = self.normalise_row(line, row)
+            if not errors:
+                errors, repeated = self._conflicts(line, values, seen)
+                if repeated:
+                    continue
+            self.errors.extend(errors)
+            if not errors:
+                self._add(hosts, values, groups)
+            elif self.on_invalid == 'keep':
+                self._add(hosts, values, groups, problem='; '.join(e.describe(self.path) for e in errors))
+        messages = ['chorus.corail.register: ' + e.describe(self.path) for e in self.errors]
+        if messages and self.on_invalid == 'error':
+            raise RegisterErrors(messages)
+        for message in messages:
+            self.warn(message + (' (row kept: the check reports it invalid_input)' if self.on_invalid == 'keep'
+                                 else ' (row skipped)'))
         return {'hosts': hosts}
 
     def parse_text(self, text, fmt, delimiter='auto'):
@@ -493,7 +590,8 @@ class InventoryModule(BaseFileInventoryPlugin, Constructable, Cacheable):
     def _load(self, path):
         parser = RegisterParser(path, column_map=self.get_option('column_map'),
                                 group_by_columns=self.get_option('group_by_columns'),
-                                on_invalid=self.get_option('on_invalid'))
+                                on_invalid=self.get_option('on_invalid'),
+                                environment=self.get_option('environment'))
         return parser.parse_text(self._read_register(path), self._register_format(path), self.get_option('delimiter'))
 
     @staticmethod
@@ -506,6 +604,17 @@ class InventoryModule(BaseFileInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
+        try:
+            self._parse(path, cache)
+        except AnsibleParserError as exc:
+            # Ansible may be told to go on without this source: leave the reason where the collection's
+            # playbooks look for it, so that they fail loudly instead of running on an emptier inventory.
+            messages = list(getattr(exc, 'messages', None) or [to_native(getattr(exc, 'message', exc))])
+            errors = list(self.inventory.groups['all'].get_vars().get('chorus_inventory_errors') or [])
+            self.inventory.set_variable('all', 'chorus_inventory_errors', errors + [m for m in messages if m not in errors])
+            raise
+
+    def _parse(self, path, cache):
         self._read_config_data(path)
         register = self._register_path(path)
 
@@ -535,11 +644,15 @@ class InventoryModule(BaseFileInventoryPlugin, Constructable, Cacheable):
         for server in sorted(data['hosts']):
             entry = data['hosts'][server]
             self.inventory.add_host(server)
-            if servers_group:
+            if servers_group and server != UNASSIGNED_HOST:
                 self.inventory.add_child(servers_group, server)
             for key, value in static_vars.items():
                 self.inventory.set_variable(server, key, value)
             self.inventory.set_variable(server, 'corail_structures', entry['structures'])
+            if server == UNASSIGNED_HOST:
+                # Bad rows without a server: reported by the check, never deployed nor connected to.
+                self.inventory.add_child(self.inventory.add_group(UNASSIGNED_GROUP), server)
+                self.inventory.set_variable(server, 'ansible_connection', 'local')
             if len(entry['piste_apps']) == 1:
                 self.inventory.set_variable(server, 'chorus_piste_app', entry['piste_apps'][0])
             group_names = ['env_%s' % env for env in entry['environments']]

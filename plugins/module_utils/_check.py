@@ -269,6 +269,9 @@ class BulkCheck(object):
         for index, raw in enumerate(self.structures):
             entry, problems = self._new_entry(index, raw)
             siret = entry['siret']
+            # A bad row the register plugin kept (on_invalid: keep) says its line and field here.
+            if isinstance(raw, dict) and raw.get('register_problem'):
+                problems.append(str(raw['register_problem']))
             if 'siret' not in (raw if isinstance(raw, dict) else {}):
                 problems.append('siret: is missing')
             else:

@@ -445,7 +445,8 @@ def deploy_run(tmp_path_factory):
         hosts[host] = hostvars
         hashes[host] = sha256_file(str(config))
     (base / 'inventory.json').write_text(json.dumps({'all': {'hosts': hosts, 'vars': {
-        'chorus_accounts': accounts, 'chorus_piste_apps': apps, 'chorus_piste_app': 'corail_q'}}}))
+        'chorus_accounts': accounts, 'chorus_piste_apps': apps, 'chorus_piste_app': 'corail_q',
+        'corail_deploy_incomplete': 'fail'}}}))  # refuse the host (the default deploys its other structures)
     (base / 'inventory.yml').write_text((base / 'inventory.json').read_text())
     (base / 'play.yml').write_text('- hosts: all\n  gather_facts: false\n  roles: [chorus.corail.deploy]\n')
     proc = run_ansible(['-i', str(base / 'inventory.yml'), str(base / 'play.yml'), '--forks', '10'], cwd=str(base))

@@ -125,7 +125,7 @@ def test_a_secret_column_in_yaml_is_refused_even_with_on_invalid_warn(tmp_path):
 def test_invalid_siret_names_file_line_field_and_siret(tmp_path):
     write(tmp_path, 'r.csv', 'SIRET;Serveur Corail\n%s;srv1\n21640000200013;srv1\n' % S1)
     with pytest.raises(AnsibleParserError) as caught:
-        parse(config(tmp_path, 'r.csv'))
+        parse(config(tmp_path, 'r.csv', on_invalid='error'))
     message = str(caught.value)
     assert 'r.csv, line 3: field siret, SIRET 21640000200013' in message and 'checksum' in message
 
@@ -133,7 +133,7 @@ def test_invalid_siret_names_file_line_field_and_siret(tmp_path):
 def test_invalid_row_in_yaml_names_its_line(tmp_path):
     write(tmp_path, 'r.yml', 'structures:\n  - siret: "%s"\n    server: srv1\n  - siret: "%s"\n    server: ""\n' % (S1, S2))
     with pytest.raises(AnsibleParserError) as caught:
-        parse(config(tmp_path, 'r.yml'))
+        parse(config(tmp_path, 'r.yml', on_invalid='error'))
     assert 'r.yml, line 4: field server, SIRET %s: is empty' % S2 in str(caught.value)
 
 
@@ -152,7 +152,7 @@ def test_on_invalid_warn_skips_the_row_and_warns(tmp_path, monkeypatch):
 def test_same_siret_with_two_accounts_is_a_conflict(tmp_path):
     write(tmp_path, 'r.csv', 'SIRET;Serveur Corail;Compte technique\n%s;srv1;%s\n%s;srv2;%s\n' % (S1, LOGIN_A, S1, LOGIN_B))
     with pytest.raises(AnsibleParserError) as caught:
-        parse(config(tmp_path, 'r.csv'))
+        parse(config(tmp_path, 'r.csv', on_invalid='error'))
     message = str(caught.value)
     assert 'line 3: field account, SIRET %s: conflicts with line 2' % S1 in message
 
@@ -278,3 +278,103 @@ def test_parser_and_group_names_directly():
     assert data['hosts']['s1']['groups'] == ['epci_cc_vallee_d_ossau']
     assert safe_group_part(u'Béarn & Soule -- 64') == 'bearn_soule_64'
     assert parser.parse_text('', 'csv') == {'hosts': {}}
+
+
+# -- unattended runs (issue 14) ----------------------------------------------------------------
+
+BAD_ROWS_CSV = (
+    u'Collectivité;SIRET;Serveur Corail;Compte technique;Contact;Environnement\n'
+    u'Commune de Lescar;%s;srv1;%s;dgs@lescar.example;Production\n'        # line 2: good
+    u'Commune de Lons;21640001000016;srv1;%s;compta@lons.example;\n'      # line 3: checksum
+    u'CCAS de Lons;%s;;%s;ccas@lons.example;production\n'                 # line 4: no server
+    u'Mairie de Pau;%s;srv2;%s;;recette\n'                                # line 5: environment
+) % (S1, LOGIN_A, LOGIN_A, S2, LOGIN_A, S3, LOGIN_B)
+
+
+def test_by_default_bad_rows_stay_as_structures_carrying_line_and_field(tmp_path, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(register_plugin.display, 'warning', warnings.append)
+    write(tmp_path, 'r.csv', BAD_ROWS_CSV)
+    inventory, _plugin = parse(config(tmp_path, 'r.csv'))
+    srv1 = host_vars(inventory, 'srv1')['corail_structures']
+    assert srv1[0] == {'siret': S1, 'name': 'Commune de Lescar', 'account': LOGIN_A, 'contact': 'dgs@lescar.example'}
+    assert srv1[1]['siret'] == '21640001000016' and srv1[1]['contact'] == 'compta@lons.example'
+    assert srv1[1]['register_problem'].startswith('%s, line 3: field siret, SIRET 21640001000016: ' % tmp_path.joinpath('r.csv'))
+    # A row without a server goes to the placeholder host, outside corail_servers, never connected to.
+    unassigned = host_vars(inventory, 'register_unassigned')
+    assert unassigned['ansible_connection'] == 'local'
+    assert [s['siret'] for s in unassigned['corail_structures']] == [S2]
+    assert 'line 4: field server, SIRET %s: is empty' % S2 in unassigned['corail_structures'][0]['register_problem']
+    assert groups_of(inventory, 'register_unassigned') == ['chorus_register_unassigned', 'env_production']
+    srv2 = host_vars(inventory, 'srv2')['corail_structures']
+    assert "line 5: field environment, SIRET %s: must be one of qualification, production, got 'recette'" % S3 \
+        in srv2[0]['register_problem']
+    assert 'env_production' in groups_of(inventory, 'srv1')  # "Production", as a spreadsheet writes it
+    assert len(warnings) == 3 and all('invalid_input' in w for w in warnings)
+
+
+def test_on_invalid_error_lists_every_bad_row_at_once_and_leaves_them_for_the_playbooks(tmp_path):
+    write(tmp_path, 'r.csv', BAD_ROWS_CSV)
+    inventory = InventoryData()
+    plugin = inventory_loader.get('chorus.corail.register')
+    with pytest.raises(AnsibleParserError) as caught:
+        plugin.parse(inventory, DataLoader(), str(config(tmp_path, 'r.csv', on_invalid='error')), cache=False)
+    message = str(caught.value)
+    assert '3 bad row(s)' in message
+    for where in ('line 3: field siret, SIRET 21640001000016', 'line 4: field server, SIRET %s' % S2,
+                  'line 5: field environment, SIRET %s' % S3):
+        assert where in message
+    assert not inventory.hosts  # nothing half-built
+    errors = inventory.groups['all'].get_vars()['chorus_inventory_errors']
+    assert len(errors) == 3 and 'line 5: field environment' in errors[2]
+
+
+def test_a_missing_register_file_is_left_for_the_playbooks_too(tmp_path):
+    inventory = InventoryData()
+    plugin = inventory_loader.get('chorus.corail.register')
+    with pytest.raises(AnsibleParserError):
+        plugin.parse(inventory, DataLoader(), str(config(tmp_path, 'registre-absent.csv')), cache=False)
+    errors = inventory.groups['all'].get_vars()['chorus_inventory_errors']
+    assert len(errors) == 1 and 'cannot read the register' in errors[0] and 'registre-absent.csv' in errors[0]
+
+
+def test_environment_option_gives_the_rows_that_name_none_their_environment(tmp_path):
+    write(tmp_path, 'r.csv', 'SIRET;Serveur;Environnement\n%s;srv1;\n%s;srv2;Production\n' % (S1, S2))
+    inventory, _plugin = parse(config(tmp_path, 'r.csv', environment='qualification'))
+    assert groups_of(inventory, 'srv1') == ['corail_servers', 'env_qualification']
+    assert groups_of(inventory, 'srv2') == ['corail_servers', 'env_production']
+    with pytest.raises(AnsibleParserError, match="environment must be one of qualification, production, got 'recette'"):
+        parse(config(tmp_path, 'r.csv', name='other.chorus.yml', environment='recette'))
+
+
+def test_the_row_environment_chooses_the_siret_rule(tmp_path, monkeypatch):
+    seen = []
+
+    def fake_rule(siret, environment=None):
+        seen.append((siret, environment))
+        return None
+
+    monkeypatch.setattr(register_plugin, 'siret_problem', fake_rule)
+    write(tmp_path, 'r.csv', 'SIRET;Serveur;Environnement\n00000000002145;srv1;\n%s;srv1;Production\n' % S1)
+    parse(config(tmp_path, 'r.csv', environment='qualification'), cache=False)
+    assert seen == [('00000000002145', 'qualification'), (S1, 'production')]
+
+
+@pytest.mark.parametrize('header', ['Mot de passe changé le', 'Date du mot de passe', 'password_changed_on',
+                                    'Expiration MDP', 'Date de renouvellement du mot de passe'])
+def test_a_date_column_mentioning_the_password_is_not_a_secret(tmp_path, header):
+    write(tmp_path, 'r.csv', u'SIRET;Serveur Corail;%s\n%s;srv1;2025-03-01\n%s;srv1;01/03/2025\n%s;srv1;\n'
+          % (header, S1, S2, S3))
+    inventory, _plugin = parse(config(tmp_path, 'r.csv', on_invalid='error'))
+    assert [s['siret'] for s in host_vars(inventory, 'srv1')['corail_structures']] == [S1, S2, S3]
+
+
+def test_a_date_column_mentioning_the_password_must_hold_dates(tmp_path):
+    write(tmp_path, 'r.csv', u'SIRET;Serveur Corail;Mot de passe changé le\n%s;srv1;2025-03-01\n%s;srv1;Hunter2-secret\n'
+          % (S1, S2))
+    with pytest.raises(AnsibleParserError) as caught:
+        parse(config(tmp_path, 'r.csv', on_invalid='error'))
+    message = str(caught.value)
+    assert u"line 3: field Mot de passe changé le, SIRET" not in message  # the field error carries no SIRET
+    assert u'line 3: field Mot de passe changé le: holds something that is not a date' in message
+    assert 'Hunter2-secret' not in message
