@@ -11,7 +11,9 @@ import pytest
 
 from conftest import LINK
 from test_windows_deploy import (CLIENT_SECRET, FOLDER, LOGIN, PASSWORD, SERVICE, SERVICE_ACCOUNT, SIRET, UTF16_XML,
-                                 assert_passes_argspecs, argspecs)  # noqa: F401 (argspecs: a fixture)
+                                 assert_passes_argspecs)
+# argspecs is a pytest fixture: imported for pytest to find it, never called by name here.
+from test_windows_deploy import argspecs  # noqa: F401 pylint: disable=unused-import
 
 sys.path.insert(0, LINK)
 from ansible_collections.chorus.corail.plugins.action.corail_config import ActionModule  # noqa: E402

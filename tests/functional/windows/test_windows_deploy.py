@@ -299,10 +299,10 @@ def test_collection_installs_from_its_tarball_without_ansible_windows(tmp_path):
     assert doc['attributes']['platform']['platforms'] == ['posix', 'windows']
     # The POSIX path needs no ansible.windows: the action plugin imports nothing of it.
     target = tmp_path / 'posix.ini'
-    proc = run_ansible(['localhost', '-m', 'chorus.corail.corail_config', '-a', json.dumps({
-        'path': str(target), 'piste_apps': [{'name': 'app', 'environment': 'production', 'client_id': 'id',
-                                              'client_secret': CLIENT_SECRET}],
-        'structures': [{'siret': SIRET, 'account': LOGIN, 'password': PASSWORD}]})],
-        program='ansible', env=env, check=True)
+    args = {'path': str(target),
+            'piste_apps': [{'name': 'app', 'environment': 'production', 'client_id': 'id', 'client_secret': CLIENT_SECRET}],
+            'structures': [{'siret': SIRET, 'account': LOGIN, 'password': PASSWORD}]}
+    proc = run_ansible(['localhost', '-m', 'chorus.corail.corail_config', '-a', json.dumps(args)],
+                       program='ansible', env=env, check=True)
     assert 'CHANGED' in proc.stdout and CLIENT_SECRET not in proc.stdout
     assert oct(os.stat(str(target)).st_mode & 0o777) == '0o600'

@@ -8,7 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.chorus.corail.plugins.filter.structures import offline_problems
-from ansible_collections.chorus.corail.plugins.inventory.register import RegisterParser, RegisterRowError
+from ansible_collections.chorus.corail.plugins.inventory.register import RegisterParser
 from ansible_collections.chorus.corail.plugins.module_utils import _corail_config as cc
 from ansible_collections.chorus.corail.plugins.module_utils import _schema as schema
 from ansible_collections.chorus.corail.plugins.module_utils._check import run_check
@@ -32,11 +32,9 @@ BAD = [
 
 def _register(structure):
     row = dict(structure, server='corail-paris', environment='production')
-    try:
-        RegisterParser('registre.yml').normalise_row(3, row)
-    except RegisterRowError as exc:
-        return exc.describe('registre.yml')
-    return None
+    # The register collects every problem of a row (on_invalid decides what to do with them).
+    _values, _groups, errors = RegisterParser('registre.yml').normalise_row(3, row)
+    return errors[0].describe('registre.yml') if errors else None
 
 
 def _deploy_gate(structure, apps):
