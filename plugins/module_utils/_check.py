@@ -317,22 +317,9 @@ class BulkCheck(object):
         return offline
 
     def _conflicts(self, offline):
-        """The same SIRET declared with different accounts in one environment: neither can be trusted."""
-        seen = {}
-        for index, (entry, _problems, _missing, _app, _account) in enumerate(offline):
-            if isinstance(entry['siret'], str) and entry['account'] is not None and entry['environment']:
-                seen.setdefault((entry['siret'], entry['environment']), []).append(index)
-        for (siret, environment), indexes in seen.items():
-            logins = []
-            for i in indexes:
-                if offline[i][0]['account'] not in logins:
-                    logins.append(offline[i][0]['account'])
-            if len(logins) < 2:
-                continue
-            where = ', '.join('%s on %s' % (offline[i][0]['account'], offline[i][0]['host'] or '?') for i in indexes)
-            for i in indexes:
-                offline[i][1].append('account: SIRET %s is declared %d times in %s with different accounts (%s)'
-                                     % (siret, len(indexes), environment, where))
+        """The same SIRET with different accounts or applications in one environment: none can be trusted."""
+        for index, reasons in schema.siret_conflicts([item[0] for item in offline]).items():
+            offline[index][1].extend(reasons)
 
     # -- online -----------------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.chorus.corail.plugins.filter.structures import FilterModule, offline_problems, structures_of_hosts
+from ansible_collections.chorus.corail.plugins.filter.structures import (
+    FilterModule, inventory_conflicts, offline_problems, structures_of_hosts)
 from ansible_collections.chorus.corail.plugins.module_utils._check import run_check
 
 HOSTVARS = {
@@ -24,7 +25,8 @@ HOSTVARS = {
 
 
 def test_exposed():
-    assert FilterModule().filters() == {'structures_of_hosts': structures_of_hosts, 'offline_problems': offline_problems}
+    assert FilterModule().filters() == {'structures_of_hosts': structures_of_hosts, 'offline_problems': offline_problems,
+                                        'inventory_conflicts': inventory_conflicts}
 
 
 def test_collects_in_host_order_with_host_and_default_app():
