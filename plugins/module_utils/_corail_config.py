@@ -48,6 +48,7 @@ from ansible_collections.chorus.corail.plugins.module_utils._identifiers import 
     InvalidIdentifier,
     check_environment,
     check_siret,
+    normalise_siret,
     login_problem,
     password_problem,
 )
@@ -189,10 +190,12 @@ def build_blocks(piste_apps, structures):
     blocks = []
     seen = set()
     for index, item in enumerate(structures or []):
-        siret = item.get('siret')
-        if isinstance(siret, int) and not isinstance(siret, bool):
-            siret = '%014d' % siret
-        check_siret(siret, field='siret' if isinstance(siret, str) and siret else 'siret of structures[%d]' % index)
+        siret = normalise_siret(item.get('siret'))
+        # The SIRET rule of the structure's environment (qualification identifiers need not satisfy Luhn).
+        named = schema.normalise(item.get('piste_app')) or (apps[0].ident if len(apps) == 1 else None)
+        environment = by_name[named].values['environment'] if named in by_name else None
+        check_siret(siret, field='siret' if isinstance(siret, str) and siret else 'siret of structures[%d]' % index,
+                    environment=environment)
         if siret in seen:
             raise InvalidIdentifier('siret', 'is listed twice', siret)
         seen.add(siret)

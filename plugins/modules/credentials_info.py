@@ -20,10 +20,19 @@ description:
   - Offline checks always run (SIRET checksum, PISTE application and account definitions, environments,
     conflicting definitions). Online checks run unless O(online=false).
   - Online, structures are grouped by (environment, PISTE client_id, login). Each application asks for one
-    token, each group makes three calls (C(transverses/v1/recuperer/tauxtva),
-    C(transverses/v1/recuperer/structures/actives/destinataire), C(structures/v1/consulter) for the
-    password expiry date) and each structure one call (C(factures/v1/rechercher/recipiendaire) when the
-    account is attached to it, else C(structures/v1/rechercher)). Groups are checked concurrently.
+    token, each group makes two calls (C(transverses/v1/recuperer/structures/actives/destinataire), then
+    C(structures/v1/consulter) for the password expiry date, on the structure a C(TECH_0<SIRET>@cpp2017.fr)
+    login names when the account is attached to it) and each structure one call
+    (C(factures/v1/rechercher/recipiendaire) when the account is attached to it, else
+    C(structures/v1/rechercher)), so at most P + 2A + N calls without faults. Groups are checked concurrently.
+  - A verdict is given only on an answer that is recognisably the API's own (PISTE's OAuth error JSON,
+    PISTE's C(WWW-Authenticate) on a 401, Chorus Pro's JSON with a known C(codeRetour) and the expected
+    list). Anything else (an HTML page, a proxy's status, truncated JSON, a missing field) is retried like
+    a 5xx, then V(api_unavailable) with the reason.
+  - In V(qualification), a SIRET that fails the Luhn checksum is accepted with the warning
+    V(siret_checksum_unusual) (real qualification identifiers do not satisfy it); in V(production) the
+    checksum is required, with La Poste's rule. A SIRET given as a YAML integer is refused unless it has 14
+    digits (quote it); spaces and dots in a SIRET are removed.
   - The status of a structure is the first that applies in this order - V(invalid_input),
     V(missing_account), V(unchecked), V(piste_auth_failed), V(account_rejected), V(password_expired),
     V(access_forbidden), V(api_unavailable), V(structure_unknown), V(not_attached), V(password_expiring),
@@ -193,7 +202,9 @@ structures:
     warnings:
       description:
         - Other things worth knowing - V(password_expiring), V(password_expired) (date passed but the account
-          still works), V(expiry_unknown), V(login_shape_unusual), V(retried) (transient errors were retried).
+          still works), V(expiry_unknown) (neither the API nor C(password_changed_on) gives a date),
+          V(login_shape_unusual), V(retried) (transient errors were retried), V(siret_checksum_unusual)
+          (qualification identifier that fails Luhn).
       type: list
       elements: str
       sample: [password_expiring]
@@ -216,6 +227,35 @@ structures:
     days_left:
       description: Days from O(today) to RV(structures[].password_expires_on) (negative when passed), or null.
       type: int
+    password_expiry_source:
+      description:
+        - Where RV(structures[].password_expires_on) comes from - V(api) (C(dateExpirationMotPasseCompteTech),
+          a date or a date-time read in Europe/Paris), V(estimated) (C(password_changed_on) + 424 days), or
+          null when unknown.
+      type: str
+      sample: api
+    action_by:
+      description:
+        - Who must act - V(gestionnaire) (portal work at the collectivite - create an account, a raccordement,
+          attach, renew), V(integrator) (the inventory, the PISTE application, a URL, a proxy, a re-run after
+          an outage) or V(nobody) (V(ok), V(unchecked)).
+        - A cause that cannot be one structure's is the integrator's - the token refused or unreachable, every
+          account of an application answering the unrouted shape (403 C({}), 404), or at least two accounts
+          of one application failing identically with none accepted.
+      type: str
+      sample: gestionnaire
+    cause:
+      description:
+        - What one action fixes, or null when nobody must act - C(kind) (V(piste_app_refused),
+          V(piste_app_unreachable), V(api_route), V(api_unavailable), V(account_rejected), V(password_expired),
+          V(password_expiring), V(raccordement_missing), V(not_attached), V(structure_unknown),
+          V(missing_account), V(invalid_input)) and C(subject) (the PISTE application, the login, the SIRET
+          or V(run)).
+      type: dict
+      sample: {"kind": "raccordement_missing", "subject": "21640445900002"}
+    cause_detail_fr:
+      description: The cause in one French sentence (dates as DD/MM/YYYY), or null when nobody must act.
+      type: str
 by_host:
   description: The same entries as RV(structures), grouped by host.
   returned: always
@@ -263,7 +303,7 @@ api_calls:
   description: HTTP requests made by this run per URL path, retries and token requests included.
   returned: always
   type: dict
-  sample: {"/api/oauth/token": 1, "/cpro/transverses/v1/recuperer/tauxtva": 2}
+  sample: {"/api/oauth/token": 1, "/cpro/transverses/v1/recuperer/structures/actives/destinataire": 2}
 '''
 
 import traceback

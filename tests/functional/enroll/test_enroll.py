@@ -194,7 +194,7 @@ def test_rejected_password_is_stored_unvalidated(inventory, sandbox):
     # No terminal to ask again on: one try, then stored as given.
     assert 'not waiting for response to prompt' in (proc.stdout + proc.stderr).lower()
     # One validation run: credentials_info retries a 401 once with a fresh token, nothing more.
-    assert sandbox.calls('recuperer/tauxtva', CLIENT_ID) == 2
+    assert sandbox.calls('recuperer/structures/actives/destinataire', CLIENT_ID) == 2
     after = inventory['accounts'].read_text()
     assert after.startswith('---\n# integrator comment\nchorus_accounts:\n' + inventory['other'])
     entry = entry_text(after, LOGIN_A)

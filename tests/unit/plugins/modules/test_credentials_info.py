@@ -101,7 +101,7 @@ def test_connection_options_from_the_environment(capsys, monkeypatch):
         monkeypatch.setenv('CHORUS_OAUTH_URL', sb.oauth_url)
         monkeypatch.setenv('CHORUS_API_URL', sb.api_url)
         result, _out = run_module(module_args(structures=cw.structures(cases)), capsys)
-        assert sb.calls('recuperer/tauxtva') == 1
+        assert sb.calls('recuperer/structures/actives/destinataire') == 1
     assert [e['status'] for e in result['structures']] == ['ok']
 
 
