@@ -36,6 +36,7 @@ from ansible_collections.chorus.corail.plugins.module_utils._connection import (
     DEFAULT_TIMEOUT,
     urls_for,
 )
+from ansible_collections.chorus.corail.plugins.module_utils._rate_limit import RateLimiter
 
 _REQUESTS = {}
 
@@ -258,7 +259,7 @@ class ChorusClient(object):
     def __init__(self, oauth_url=None, api_url=None, validate_certs=True, ca_path=None, proxy=None,
                  timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, concurrency=8,
                  backoff_factor=0.5, backoff_max=30.0, retry_after_max=60.0,
-                 sleep=None, clock=None, rng=None):
+                 sleep=None, clock=None, rng=None, rate_limit=None):
         if not import_requests()[0]:
             raise RuntimeError('the Python library "requests" is required')
         requests = self._requests = _REQUESTS['module']
@@ -272,6 +273,7 @@ class ChorusClient(object):
         self._sleep = sleep if sleep is not None else time.sleep
         self._clock = clock if clock is not None else time.monotonic
         self._rng = rng if rng is not None else random.Random()
+        self.rate_limiter = RateLimiter(rate_limit, clock=self._clock, sleep=self._sleep)  # _rate_limit.py
 
         self.session = requests.Session()
         pool = max(1, int(concurrency or 1))
@@ -354,6 +356,7 @@ class ChorusClient(object):
         requests = self._requests
         attempt = 0
         while True:
+            self.rate_limiter.acquire()
             self._count(path)
             try:
                 response = self.session.request(method, url, **kwargs)
@@ -382,6 +385,8 @@ class ChorusClient(object):
                                   path=path, cause=type(exc).__name__) from None
             if response.status_code in RETRY_STATUS_CODES and attempt < self.retries:
                 retry_after = parse_retry_after(response.headers.get('Retry-After'))
+                if response.status_code == 429:
+                    self.rate_limiter.defer(retry_after)
                 response.close()
                 self._retry(trace, 'HTTP %d' % response.status_code, attempt, retry_after)
                 attempt += 1

@@ -373,6 +373,8 @@ def main():
         module.fail_json(msg='timeout: must be more than 0 seconds, got %d' % params['timeout'])
     if params['retries'] is not None and params['retries'] < 0:
         module.fail_json(msg='retries: must be 0 or more, got %d' % params['retries'])
+    if params['rate_limit'] is not None and params['rate_limit'] < 0:
+        module.fail_json(msg='rate_limit: must be 0 (no limit) or more calls per second, got %s' % params['rate_limit'])
     today = None
     if params['today']:
         today = parse_date(params['today'])
