@@ -64,6 +64,17 @@ options:
       - If not set, the environment variable E(CHORUS_RETRIES) is used.
     type: int
     default: 3
+  rate_limit:
+    description:
+      - The most calls per second the module sends towards PISTE and Chorus Pro, token requests and
+        retries included, whatever O(concurrency) allows in parallel (a sliding window shared by every
+        thread of the run). Decimals are allowed (V(0.5) is one call every 2 seconds).
+      - With a limit set, an HTTP 429 with C(Retry-After) also holds every other call of the run back for
+        that long; the call that got it waits and is retried as without a limit.
+      - V(0) (the default) sets no limit.
+      - If not set, the environment variable E(CHORUS_RATE_LIMIT) is used.
+    type: float
+    default: 0
 requirements:
   - requests >= 2.25 (on the host that runs the module, usually the controller)
 '''

@@ -36,6 +36,7 @@ from ansible_collections.chorus.corail.plugins.module_utils._connection import (
     DEFAULT_TIMEOUT,
     urls_for,
 )
+from ansible_collections.chorus.corail.plugins.module_utils._rate_limit import RateLimiter
 
 _REQUESTS = {}
 
@@ -263,7 +264,7 @@ class ChorusClient(object):
     def __init__(self, oauth_url=None, api_url=None, validate_certs=True, ca_path=None, proxy=None,
                  timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, concurrency=8,
                  backoff_factor=0.5, backoff_max=30.0, retry_after_max=60.0,
-                 sleep=None, clock=None, rng=None):
+                 sleep=None, clock=None, rng=None, rate_limit=None):
         if not import_requests()[0]:
             raise RuntimeError('the Python library "requests" is required')
         requests = self._requests = _REQUESTS['module']
@@ -277,6 +278,7 @@ class ChorusClient(object):
         self._sleep = sleep if sleep is not None else time.sleep
         self._clock = clock if clock is not None else time.monotonic
         self._rng = rng if rng is not None else random.Random()
+        self.rate_limiter = RateLimiter(rate_limit, clock=self._clock, sleep=self._sleep)  # _rate_limit.py
 
         self.session = requests.Session()
         pool = max(1, int(concurrency or 1))
@@ -361,6 +363,7 @@ class ChorusClient(object):
             kwargs['verify'] = self.verify
         if self.proxies:
             kwargs['proxies'] = self.proxies
+        self.rate_limiter.acquire()
         self._count(path)
         try:
             # total=: the wait for the headers gets what the connection left of the deadline.
@@ -419,6 +422,8 @@ class ChorusClient(object):
             try:
                 result = once()
             except _Transient as exc:
+                if exc.http_status == 429:
+                    self.rate_limiter.defer(exc.retry_after)  # the whole run slows down, not only this call
                 if attempt < self.retries:
                     if trace is not None:
                         trace.retried(exc.cause)

@@ -33,8 +33,14 @@ options:
     description:
       - The whole registered result of M(chorus.corail.credentials_info) (C(structures), C(accounts),
         C(api_calls)).
+      - Exactly one of O(result) and O(result_file) is required.
     type: dict
-    required: true
+  result_file:
+    description:
+      - The file M(chorus.corail.credentials_info) wrote with its O(chorus.corail.credentials_info#module:result_file)
+        option, read instead of O(result) and deleted once read. For thousands of structures: the result
+        then goes through no Ansible process (docs/performance.md).
+    type: path
   scope:
     description: What the run covered; every report states it, so that a partial report never looks complete.
     type: dict
@@ -214,13 +220,15 @@ failed_hosts:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.chorus.corail.plugins.module_utils import _report
+from ansible_collections.chorus.corail.plugins.module_utils._result_file import ResultFileError, read_result
 from ansible_collections.chorus.corail.plugins.module_utils._statuses import STATUSES
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            result=dict(type='dict', required=True),
+            result=dict(type='dict'),
+            result_file=dict(type='path'),
             scope=dict(type='dict', default={}, options=dict(
                 limit=dict(type='str', default='none'),
                 hosts=dict(type='list', elements='str', default=[]),
@@ -231,8 +239,15 @@ def main():
             summary_limit=dict(type='int', default=10),
         ),
         supports_check_mode=True,
+        mutually_exclusive=[('result', 'result_file')],
+        required_one_of=[('result', 'result_file')],
     )
     params = module.params
+    if params['result_file']:
+        try:
+            params['result'] = read_result(params['result_file'])
+        except ResultFileError as exc:
+            module.fail_json(msg=str(exc))
     try:
         if module.check_mode:
             report, changes, dummy = _report.prepare(params['result'], params['scope'], params['report_dir'])

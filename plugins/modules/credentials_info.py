@@ -94,6 +94,17 @@ options:
       - Date (YYYY-MM-DD) the expiry dates are compared with. Defaults to the current date of the host
         running the module; set it for reproducible runs.
     type: str
+  result_file:
+    description:
+      - Write RV(structures), RV(accounts) and RV(api_calls) to this JSON file (mode C(0600), missing folders
+        created C(0700), replaced atomically) and leave RV(structures) and RV(accounts) out of the result,
+        which then holds RV(by_host), RV(counts), RV(api_calls), RV(result_file) and RV(total).
+      - For thousands of structures - M(chorus.corail.check_report) reads the file (and deletes it), so the
+        result does not go through Ansible's processes several times (docs/performance.md). Like the
+        result, the file holds no password, secret or token.
+      - Written in check mode too, since it is the result of a read-only module (the M(chorus.corail.check)
+        role does not set it in check mode, where nothing is written).
+    type: path
 extends_documentation_fragment:
   - chorus.corail.attributes
   - chorus.corail.attributes.INFO_MODULE
@@ -164,7 +175,7 @@ EXAMPLES = r'''
 RETURN = r'''
 structures:
   description: One entry per input structure, in input order.
-  returned: always
+  returned: when O(result_file) is not set (then in the file)
   type: list
   elements: dict
   contains:
@@ -271,7 +282,7 @@ accounts:
     - One summary per (environment, piste_app, login) used by at least one structure whose account is in O(accounts).
     - C(status) is the account-level outcome (V(ok), V(password_expiring), V(unchecked), V(invalid_input),
       V(piste_auth_failed), V(account_rejected), V(password_expired), V(access_forbidden), V(api_unavailable)).
-  returned: always
+  returned: when O(result_file) is not set (then in the file)
   type: list
   elements: dict
   contains:
@@ -304,6 +315,16 @@ api_calls:
   returned: always
   type: dict
   sample: {"/api/oauth/token": 1, "/cpro/transverses/v1/recuperer/structures/actives/destinataire": 2}
+result_file:
+  description: The file RV(structures) and RV(accounts) were written to.
+  returned: when O(result_file) is set
+  type: str
+  sample: /var/lib/chorus-corail/reports/.credentials_info.json
+total:
+  description: Number of structures checked (the length of RV(structures) in the file).
+  returned: when O(result_file) is set
+  type: int
+  sample: 20000
 '''
 
 import traceback
@@ -317,6 +338,10 @@ from ansible_collections.chorus.corail.plugins.module_utils._connection import (
 from ansible_collections.chorus.corail.plugins.module_utils._chorus_api import (
     ChorusClient,
     import_requests,
+)
+from ansible_collections.chorus.corail.plugins.module_utils._result_file import (
+    ResultFileError,
+    write_result,
 )
 from ansible_collections.chorus.corail.plugins.module_utils._secrets import (
     NO_LOG_PLACEHOLDER,
@@ -346,6 +371,7 @@ def argument_spec():
         concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
         password_warning_days=dict(type='int', default=DEFAULT_WARNING_DAYS, no_log=False),
         today=dict(type='str'),
+        result_file=dict(type='path'),
     )
 
 
@@ -413,6 +439,8 @@ def main():
         module.fail_json(msg='timeout: must be more than 0 seconds, got %d' % params['timeout'])
     if params['retries'] is not None and params['retries'] < 0:
         module.fail_json(msg='retries: must be 0 or more, got %d' % params['retries'])
+    if params['rate_limit'] is not None and params['rate_limit'] < 0:
+        module.fail_json(msg='rate_limit: must be 0 (no limit) or more calls per second, got %s' % params['rate_limit'])
     today = None
     if params['today']:
         today = parse_date(params['today'])
@@ -441,8 +469,16 @@ def main():
     # happen to hold a secret. SecretMask masks in one pass, only outside inventory text, in every
     # encoded form; the invocation is masked here too, then nothing is left for exit_json to mask.
     mask = SecretMask(module.no_log_values, pairs=_secret_pairs(params), keep=_inventory_texts(params))
-    invocation = {'module_args': mask.apply(_without_secret_fields(params))}
+    shown = _without_secret_fields(params)
+    if params['result_file']:
+        shown['structures'] = '%d structures (not echoed with result_file)' % len(params['structures'] or [])
+    invocation = {'module_args': mask.apply(shown)}
     result = mask.apply(result)
+    if params['result_file']:
+        try:
+            result = write_result(params['result_file'], result)
+        except ResultFileError as exc:
+            module.fail_json(msg=str(exc))
     module.no_log_values.clear()
     module.exit_json(changed=False, invocation=invocation, **result)
 
