@@ -89,6 +89,40 @@ def siret_problem(value):
     return None
 
 
+_SIRET_LIST_SEPARATORS = re.compile(r'[,;\n]+')
+
+
+def sirets_of_text(text):
+    """The SIRETs typed in ``text``, as 14-digit strings where the digits allow it.
+
+    People type a SIRET as the INSEE prints it, in groups ("216 400 002 00012", "216.400.002.00012"),
+    and several SIRETs separated by commas, semicolons, new lines or spaces. Groups of digits are
+    joined until they make 14 digits; what cannot make a SIRET is returned as typed, so that the
+    offline checks name it.
+    """
+    found = []
+    for chunk in _SIRET_LIST_SEPARATORS.split(text or ''):
+        current = ''
+        for token in chunk.split():
+            digits = token.replace('.', '')
+            if not digits.isdigit():
+                if current:
+                    found.append(current)
+                found.append(token)
+                current = ''
+                continue
+            if current and len(current) + len(digits) > 14:
+                found.append(current)
+                current = ''
+            current += digits
+            if len(current) >= 14:
+                found.append(current)
+                current = ''
+        if current:
+            found.append(current)
+    return found
+
+
 def siret_valid(value):
     return siret_problem(value) is None
 

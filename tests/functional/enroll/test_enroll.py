@@ -345,9 +345,9 @@ def test_prompts_hide_the_password_and_ask_again_after_a_rejection(inventory, sa
             '-e', 'chorus_vault_password_file=%s' % inventory['vault_file']]
     code, transcript = _drive_terminal(argv, ansible_env(), str(inventory['tmp']), [
         (r'Technical login', LOGIN_A),
-        (r'Its password', wrong),
         (r'environment', 'qualification'),
         (r'SIRET', S1),
+        (r'Its password', wrong),
         (r'rejected the password', PASSWORD_A),
     ])
     assert code == 0, transcript[-4000:]
