@@ -12,6 +12,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.chorus.corail.plugins.module_utils._secrets import refusal_of
+
 ENVIRONMENTS = ('qualification', 'production')
 
 # La Poste's establishments share SIREN 356000000 and do not follow Luhn on the SIRET:
@@ -179,6 +181,8 @@ def password_problem(password):
     """Return why ``password`` cannot be a technical password, or None. Never quotes the value."""
     if not isinstance(password, str):
         return 'must be a string, got %s' % type(password).__name__
+    if refusal_of(password):  # chorus.corail.literal_secrets refused it (a template in disguise)
+        return refusal_of(password)
     if not password.strip():
         return 'is empty or only white space'
     if any(ord(c) < 32 or ord(c) == 127 for c in password):
