@@ -52,6 +52,7 @@ from ansible_collections.chorus.corail.plugins.module_utils._identifiers import 
     login_problem,
     password_problem,
 )
+from ansible_collections.chorus.corail.plugins.module_utils._secrets import refusal_of
 
 # The facade: what corail_config, the Windows action plugin and the tests use.
 __all__ = ['APP', 'STRUCTURE', 'FIELDS', 'KINDS', 'SECRET_FIELDS', 'FORMATS', 'DEFAULT_LAYOUTS', 'NEW_FILE_HEADER',
@@ -142,6 +143,8 @@ def _text(value, field, siret=None, required=False, app=None, secret=False):
     where = field if app is None else '%s of PISTE application %s' % (field, app)
     if secret:
         value = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if refusal_of(value):  # never written: chorus.corail.literal_secrets refused it
+            raise InvalidIdentifier(where, refusal_of(value), siret)
     else:
         value = schema.normalise(value)
     if value is None or value == '':

@@ -12,6 +12,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.chorus.corail.plugins.module_utils._secrets import refusal_of
+
 ENVIRONMENTS = ('qualification', 'production')
 
 # La Poste's establishments share SIREN 356000000 and do not follow Luhn on the SIRET:
@@ -131,6 +133,40 @@ def siret_checksum_unusual(value):
     return isinstance(value, str) and _digits_problem(value, 14, 'SIRET') is None and _checksum_problem(value) is not None
 
 
+_SIRET_LIST_SEPARATORS = re.compile(r'[,;\n]+')
+
+
+def sirets_of_text(text):
+    """The SIRETs typed in ``text``, as 14-digit strings where the digits allow it.
+
+    People type a SIRET as the INSEE prints it, in groups ("216 400 002 00012", "216.400.002.00012"),
+    and several SIRETs separated by commas, semicolons, new lines or spaces. Groups of digits are
+    joined until they make 14 digits; what cannot make a SIRET is returned as typed, so that the
+    offline checks name it.
+    """
+    found = []
+    for chunk in _SIRET_LIST_SEPARATORS.split(text or ''):
+        current = ''
+        for token in chunk.split():
+            digits = token.replace('.', '')
+            if not digits.isdigit():
+                if current:
+                    found.append(current)
+                found.append(token)
+                current = ''
+                continue
+            if current and len(current) + len(digits) > 14:
+                found.append(current)
+                current = ''
+            current += digits
+            if len(current) >= 14:
+                found.append(current)
+                current = ''
+        if current:
+            found.append(current)
+    return found
+
+
 def siret_valid(value):
     return siret_problem(value) is None
 
@@ -187,6 +223,8 @@ def password_problem(password):
     """Return why ``password`` cannot be a technical password, or None. Never quotes the value."""
     if not isinstance(password, str):
         return 'must be a string, got %s' % type(password).__name__
+    if refusal_of(password):  # chorus.corail.literal_secrets refused it (a template in disguise)
+        return refusal_of(password)
     if not password.strip():
         return 'is empty or only white space'
     if any(ord(c) < 32 or ord(c) == 127 for c in password):
