@@ -72,17 +72,18 @@ class ActionModule(ActionBase):
                 data = handle.read()
         except (IOError, OSError) as exc:
             raise AnsibleActionFail('private_key: cannot read %s: %s' % (path, exc.strerror))
-        try:
-            if is_encrypted(data):
+        if is_encrypted(data):
+            try:
                 # In memory only: DataLoader.get_real_file would leave a clear copy in a temporary file.
-                data = self._loader._vault.decrypt(data, filename=path)
-            else:
-                problem = ek.private_key_mode_problem(path)
-                if problem:
-                    raise AnsibleActionFail('private_key: %s' % problem)
+                data = self._loader._vault.decrypt(data)
+            except AnsibleError as exc:
+                raise AnsibleActionFail('private_key %s: cannot decrypt it with the vault secrets of this run (give '
+                                        '--vault-password-file): %s' % (path, to_native(exc.message)))
+        else:
+            problem = ek.private_key_mode_problem(path)
+            if problem:
+                raise AnsibleActionFail('private_key: %s' % problem)
+        try:
             return ek.load_private_key(data, 'private_key %s' % path)
         except ek.KitError as exc:
             raise AnsibleActionFail(to_native(exc))
-        except AnsibleError as exc:
-            raise AnsibleActionFail('private_key %s: cannot decrypt it with the vault secrets given (%s)'
-                                    % (path, to_native(exc.message if hasattr(exc, 'message') else exc)))

@@ -64,8 +64,7 @@ EXAMPLES = r'''
     src: /home/integrator/blocks.txt
     private_key: /home/integrator/.chorus/enroll_private.pem
     known_sirets: "{{ hostvars | chorus.corail.structures_of_hosts(groups['all']) | map(attribute='siret') | list }}"
-  register: blocks
-  no_log: true
+  register: blocks  # the result is marked no_log by the plugin: callbacks never show it
 
 - name: Stop on a refused block, saying why
   ansible.builtin.fail:

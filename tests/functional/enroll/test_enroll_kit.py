@@ -20,6 +20,7 @@ from cdp import Browser
 
 from ansible.parsing.vault import VaultLib, VaultSecret
 from ansible_collections.chorus.corail.plugins.module_utils import _enroll_kit as ek
+from ansible_collections.chorus.corail.plugins.module_utils._secrets import secret_forms
 
 S1, S2, S3 = '21640000200012', '21640001000015', '21640002800017'
 LOGIN_NEW = 'TECH_0%s@cpp2017.fr' % S1     # created by the gestionnaire of S1, not yet in the inventory
@@ -98,15 +99,19 @@ def check(setup):
     return proc, folder, dict((row['siret'], row) for row in report['structures'])
 
 
-def enroll(setup, src, stdin=None, key='integrator.pem'):
+def enroll(setup, src, stdin=None, key='integrator.pem', vault_cli=False):
     """chorus.corail.enroll from blocks; ``stdin`` is piped to ansible-playbook (conftest's runner has none)."""
     exe = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
-    return subprocess.run([exe, '-i', str(setup['inv']), 'chorus.corail.enroll', '-vvv',
+    extra = ['--vault-password-file', str(setup['vault_file'])] if vault_cli else []
+    proc = subprocess.run([exe, '-i', str(setup['inv']), 'chorus.corail.enroll', '-vvvv'] + extra + [
                            '-e', 'chorus_vault_password_file=%s' % setup['vault_file'],
                            '-e', 'chorus_enroll_private_key=%s' % (setup['keys'] / key),
                            '-e', 'chorus_enroll_blocks_file=%s' % src], cwd=str(setup['tmp']), env=ansible_env(),
                           input=stdin if stdin is not None else '', stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, timeout=600, check=False)
+    key_lines = (setup['keys'] / 'integrator.pem').read_text().splitlines()[1:-1]
+    assert not any(line in proc.stdout + proc.stderr for line in key_lines), 'the private key reached the output'
+    return proc
 
 
 def fill_kit(browser, page, login, password):
@@ -135,8 +140,10 @@ def page_requests(browser):
 
 
 def assert_no_secret(proc, *secrets):
+    """Raw, JSON-, URL-, HTML-escaped or base64: no form of a secret in the output."""
     for secret in secrets + (CLIENT_SECRET, VAULT_PASSWORD):
-        assert secret not in proc.stdout and secret not in proc.stderr, 'a secret reached the output'
+        for form in secret_forms(secret):
+            assert form not in proc.stdout and form not in proc.stderr, 'a secret reached the output'
 
 
 @pytest.fixture(scope='module')
@@ -198,8 +205,19 @@ def test_password_pasted_in_chromium_is_enrolled_and_the_next_check_finds_it(set
     assert setup['accounts'].read_bytes() == before
     assert_no_secret(proc, PASSWORD_NEW, PASSWORD_OLD)
 
-    # The block as received, on standard input.
-    proc = enroll(setup, '-', stdin='Bonjour, voici le bloc :\n\n' + block + '\nCordialement\n')
+    # A clear private key that others can read is refused before any block is read.
+    loose = setup['keys'] / 'loose.pem'
+    loose.write_bytes((setup['keys'] / 'integrator.pem').read_bytes())
+    os.chmod(str(loose), 0o644)
+    proc = enroll(setup, tampered, key='loose.pem')
+    assert proc.returncode != 0 and 'chmod 600' in proc.stdout and 'refused, ' not in proc.stdout
+    assert setup['accounts'].read_bytes() == before
+
+    # The block as received, on standard input; the private key vault-encrypted (decrypted in memory).
+    vaulted = setup['keys'] / 'integrator.vault.pem'
+    vaulted.write_text(vault((setup['keys'] / 'integrator.pem').read_text()))
+    proc = enroll(setup, '-', stdin='Bonjour, voici le bloc :\n\n' + block + '\nCordialement\n',
+                  key='integrator.vault.pem', vault_cli=True)
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
     assert_no_secret(proc, PASSWORD_NEW, PASSWORD_OLD)
     text = setup['accounts'].read_text()
