@@ -41,8 +41,10 @@ except ImportError as exc:  # pragma: no cover - PyYAML ships with ansible-core 
 VARIABLE = 'chorus_accounts'
 VAULT_HEADER = '$ANSIBLE_VAULT;'
 # Order of the keys in an entry the collection writes; unknown keys a person added are kept after them.
-ENTRY_KEYS = ('password', 'password_changed_on', 'environment', 'validated',
+ENTRY_KEYS = ('password', 'password_changed_on', 'environment', 'structures', 'validated',
               'last_check_status', 'last_check_detail', 'last_check_on')
+# Lists an update adds to rather than replaces: the SIRETs an account serves (enroll fills them in).
+MERGED_KEYS = ('structures',)
 
 NEW_FILE_HEADER = (
     '---\n'
@@ -318,6 +320,9 @@ def plan(text, login, state='present', updates=None, vaulted_password=None, repl
         if vaulted_password is not None:
             after['password'] = Vaulted(vaulted_password)
         for key, value in (updates or {}).items():
+            if value is not None and key in MERGED_KEYS:
+                known = [str(item) for item in (after.get(key) or []) if item is not None]
+                value = known + [str(item) for item in value if str(item) not in known]
             if value is not None:
                 after[key] = value
         if not isinstance(after.get('password'), Vaulted):

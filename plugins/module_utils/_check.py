@@ -230,6 +230,20 @@ class _Result(object):
         self.operation = None
 
 
+def accounts_listing(accounts, siret, environment=None):
+    """Logins of ``accounts`` whose ``structures`` list ``siret`` (in ``environment`` when it is known)."""
+    logins = []
+    for login, spec in accounts.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get('structures'), (list, tuple)):
+            continue
+        if siret not in [str(item) for item in spec['structures']]:
+            continue
+        if environment is not None and _text(spec.get('environment')) not in (None, environment):
+            continue
+        logins.append(login)
+    return sorted(logins)
+
+
 class BulkCheck(object):
     """One run of the check. ``client`` is a ``_chorus_api.ChorusClient`` (only needed online)."""
 
@@ -384,6 +398,14 @@ class BulkCheck(object):
             login = entry['account']
             account = None
             missing = None
+            if login is None and isinstance(self.accounts, dict):
+                # No account named: the one whose entry lists this SIRET (filled in by enroll).
+                listed = accounts_listing(self.accounts, siret, entry['environment'])
+                if len(listed) == 1:
+                    login = entry['account'] = listed[0]
+                elif listed:
+                    problems.append('account: SIRET %s is listed in the structures of %d accounts (%s); keep it in one, '
+                                    'or set account on the structure' % (siret, len(listed), ', '.join(listed)))
             if login is None:
                 missing = 'no account is set for this structure'
             elif not isinstance(self.accounts, dict):

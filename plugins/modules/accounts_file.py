@@ -76,6 +76,13 @@ options:
     description: Chorus Pro environment the account lives in.
     type: str
     choices: [qualification, production]
+  structures:
+    description:
+      - SIRETs of the structures this account serves, added to those the entry already lists. A structure without
+        C(account) takes the account whose entry lists its SIRET.
+    type: list
+    elements: str
+    version_added: 0.2.0
   validated:
     description: Whether Chorus Pro accepted the login and password when they were recorded.
     type: bool
@@ -230,6 +237,7 @@ def main():
             vaulted_password=dict(type='str', no_log=True),
             password_changed_on=dict(type='str', no_log=False),
             environment=dict(type='str', choices=['qualification', 'production']),
+            structures=dict(type='list', elements='str'),
             validated=dict(type='bool'),
             last_check_status=dict(type='str'),
             last_check_detail=dict(type='str'),
@@ -247,7 +255,7 @@ def main():
     params = module.params
     path = params['path']
     login = params['login']
-    updates = dict((key, params[key]) for key in ('password_changed_on', 'environment', 'validated',
+    updates = dict((key, params[key]) for key in ('password_changed_on', 'environment', 'structures', 'validated',
                                                   'last_check_status', 'last_check_detail', 'last_check_on'))
     try:
         if module.check_mode:
