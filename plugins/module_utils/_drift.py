@@ -72,12 +72,12 @@ def describe(fields):
 
 
 def host_drift(answer):
-    """What one host's drift task answered: ({siret: [field, ...]}, None) or (None, reason)."""
+    """What one host's drift task answered: ({siret: [field, ...]}, None), (None, reason), or (None, None) when skipped."""
     answer = answer if isinstance(answer, dict) else {}
     if answer.get('skipped'):
-        return {}, None
+        return None, None
     if answer.get('unreachable') or answer.get('failed') or not isinstance(answer.get('drift'), dict):
-        reason = str(answer.get('msg') or 'no answer').replace('\n', ' ').strip()
+        reason = ' '.join(str(answer.get('msg') or 'no answer').split())
         return None, reason[:MAX_REASON]
     return answer['drift'], None
 
@@ -85,34 +85,42 @@ def host_drift(answer):
 def merge(result, answers):
     """A copy of a credentials_info ``result`` whose entries carry the drift of their host.
 
-    ``answers`` maps a host to its drift task's registered result. An entry that drifts gains the
-    ``config_drift`` warning and ``drift`` (described fields); when the host's settings could not be
-    read, every deployable entry of it gets ``settings_unreadable`` and ``drift_error`` (the reason,
-    which names the file and the failure, never a value). Hosts without an answer are unchanged.
+    ``answers`` maps a host to its drift task's registered result (skipped ones count as not
+    checked). An entry that drifts gains the ``config_drift`` warning and ``drift`` (described
+    fields); when the host's settings could not be read, every deployable entry of it gets
+    ``settings_unreadable (reason)``; the reason names the file and the failure, never a value.
+    The result gains ``drift``: how many hosts were compared, which could not be read, and how many
+    structures drift. Without any host compared, the result is returned as it is.
     """
     if not isinstance(result, dict) or not isinstance(result.get('structures'), list):
         return result
-    answers = answers or {}
-    out = dict(result)
+    checked = {}
+    unreadable = []
+    for host, answer in (answers or {}).items():
+        drift, reason = host_drift(answer)
+        if drift is not None:
+            checked[str(host)] = drift
+        elif reason is not None:
+            checked[str(host)] = reason
+            unreadable.append(str(host))
+    if not checked:
+        return result
     entries = []
     drifting = 0
     for entry in result['structures']:
         host = entry.get('host') if isinstance(entry, dict) else None
-        if host not in answers or entry.get('status') in NOT_DEPLOYABLE:
+        if host not in checked or entry.get('status') in NOT_DEPLOYABLE:
             entries.append(entry)
             continue
-        drift, reason = host_drift(answers[host])
-        fields = [UNREADABLE] if drift is None else drift.get(str(entry.get('siret')))
-        if not fields:
-            entries.append(entry)
-            continue
-        entry = dict(entry)
-        entry['warnings'] = list(entry.get('warnings') or []) + [WARNING]
-        entry['drift'] = describe(fields)
-        if reason:
-            entry['drift_error'] = reason
-        drifting += 1
+        found = checked[host]
+        if isinstance(found, dict):
+            fields = describe(found.get(str(entry.get('siret'))) or [])
+        else:
+            fields = ['%s (%s)' % (UNREADABLE, found)]
+        if fields:
+            entry = dict(entry, warnings=list(entry.get('warnings') or []) + [WARNING], drift=fields)
+            drifting += 1
         entries.append(entry)
-    out['structures'] = entries
-    out['drift'] = {'checked_hosts': sorted(str(h) for h in answers), 'structures': drifting}
+    out = dict(result, structures=entries)
+    out['drift'] = {'hosts_checked': len(checked), 'hosts_unreadable': sorted(unreadable), 'structures': drifting}
     return out

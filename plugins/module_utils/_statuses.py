@@ -35,6 +35,7 @@ WARNINGS = (
     'expiry_unknown',      # neither the API nor password_changed_on gives an expiry date
     'login_shape_unusual',  # not TECH_...@cpp2017.fr, TECH_1_...@cpro.fr or DEV_...@cpp2017.fr
     'retried',             # transient errors were retried before the answer came
+    'config_drift',        # the server's deployed settings differ from the inventory (chorus_check_drift)
 )
 
 # Short French labels for the warnings, for reports.
@@ -44,6 +45,7 @@ WARNING_LABELS = {
     'expiry_unknown': "Date d'expiration du mot de passe inconnue",
     'login_shape_unusual': 'Identifiant de forme inhabituelle',
     'retried': 'Réponse obtenue après nouvel essai',
+    'config_drift': "Configuration du serveur différente de l'inventaire",
 }
 
 # What a report shows and what a CI gate may fail on.

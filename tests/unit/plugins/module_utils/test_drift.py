@@ -46,21 +46,22 @@ def test_merge_adds_the_warning_to_the_drifting_entries_only():
     original = result()
     merged = _drift.merge(original, {
         'srv1': {'changed': True, 'drift': {LONS: ['password']}},
-        'srv2': {'failed': True, 'msg': '/etc/corail.ini: line 3 is neither key = value nor a comment'},
+        'srv2': {'failed': True, 'msg': '/etc/corail.ini: line 3 is neither\nkey = value nor a comment'},
         'srv3': {'skipped': True},
     })
-    rows = [(e['host'], e['siret'], e['warnings'], e.get('drift'), e.get('drift_error')) for e in merged['structures']]
+    rows = [(e['host'], e['siret'], e['warnings'], e.get('drift')) for e in merged['structures']]
     assert rows == [
-        ('srv1', PAU, [], None, None),
-        ('srv1', LONS, ['password_expiring', 'config_drift'], ['password <secret differs>'], None),
-        ('srv1', BAD, [], None, None),  # never deployable: its status says why
-        ('srv2', PAU, ['config_drift'], ['settings_unreadable'], '/etc/corail.ini: line 3 is neither key = value nor a comment'),
-        ('srv3', LONS, [], None, None),
+        ('srv1', PAU, [], None),
+        ('srv1', LONS, ['password_expiring', 'config_drift'], ['password <secret differs>']),
+        ('srv1', BAD, [], None),  # never deployable: its status says why
+        ('srv2', PAU, ['config_drift'], ['settings_unreadable (/etc/corail.ini: line 3 is neither key = value nor a comment)']),
+        ('srv3', LONS, [], None),  # skipped: not compared
     ]
-    assert merged['drift'] == {'checked_hosts': ['srv1', 'srv2', 'srv3'], 'structures': 2}
+    assert merged['drift'] == {'hosts_checked': 2, 'hosts_unreadable': ['srv2'], 'structures': 2}
     assert original == result()  # the input is not modified
 
 
-def test_merge_without_answers_changes_nothing_but_says_no_host_was_checked():
-    assert _drift.merge(result(), {})['structures'] == result()['structures']
+def test_merge_without_any_host_compared_returns_the_result_as_it_is():
+    assert _drift.merge(result(), {'srv1': {'skipped': True}}) == result()
+    assert _drift.merge(result(), {}) == result()
     assert _drift.merge({'failed': True}, {'srv1': {}}) == {'failed': True}
