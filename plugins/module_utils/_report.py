@@ -41,7 +41,7 @@ SCHEMA_VERSION = 1
 ROW_FIELDS = (
     'host', 'siret', 'name', 'contact', 'service_code', 'account', 'piste_app', 'environment',
     'status', 'label', 'severity', 'warnings', 'detail', 'remediation', 'id_structure_cpp',
-    'designation', 'password_expires_on', 'days_left', 'problem_since',
+    'designation', 'password_expires_on', 'days_left', 'problem_since', 'drift',
 )
 CSV_COLUMNS = ROW_FIELDS
 
@@ -153,6 +153,8 @@ def make_row(entry, position=0):
         'password_expires_on': _text(entry.get('password_expires_on')),
         'days_left': _int_or_none(entry.get('days_left')),
         'problem_since': None,
+        # config_drift: the deployed fields that differ (names only, secrets marked), else null.
+        'drift': [_text(f) for f in entry['drift']] if isinstance(entry.get('drift'), (list, tuple)) else None,
     }
     # credentials_info fills remediation from the same vocabulary; fill it when a caller did not.
     context = dict((k, v) for k, v in row.items() if k != 'status')
@@ -238,6 +240,9 @@ def build_report(result, scope=None, generated_at=None):
         'structures': rows,
         'accounts': accounts,
         'api_calls': dict((str(k), int(v)) for k, v in api_calls.items()),
+        'warning_counts': dict((w, sum(1 for row in rows if w in row['warnings'])) for w in _statuses.WARNINGS),
+        # chorus_check_drift: how many servers were compared (null when the drift was not checked).
+        'drift': dict(result['drift']) if isinstance(result.get('drift'), dict) else None,
     }
 
 
@@ -355,6 +360,7 @@ def summary_lines(report, changes=None, limit=10):
         lines.append('Since %s: %d new, %d changed, %d recurring, %d fixed, %d not rechecked'
                      % (changes['previous']['generated_at'], c['new'], c['changed'], c['recurring'],
                         c['fixed'], c['not_rechecked']))
+    lines.extend(_drift_lines(report, limit))
     problems = sorted((r for r in report['structures'] if is_problem(r['status'])), key=worst_first_key)
     for row in problems[:max(limit, 0)]:
         text = '%s %s %s on %s (%s)' % (row['severity'].upper(), row['status'], row['siret'], row['host'],
@@ -367,6 +373,22 @@ def summary_lines(report, changes=None, limit=10):
         lines.append(text)
     if len(problems) > limit:
         lines.append('... and %d more problem(s), see the report' % (len(problems) - limit))
+    return lines
+
+
+def _drift_lines(report, limit):
+    """chorus_check_drift: how many servers were compared, then the first structures that drift."""
+    drift = report.get('drift')
+    if not drift:
+        return []
+    rows = [r for r in report['structures'] if r.get('drift')]
+    lines = ['Config drift: %d structure(s) differ from the inventory on the %d server(s) compared%s'
+             % (len(rows), drift.get('hosts_checked', 0),
+                ('; not readable: %s' % ', '.join(drift['hosts_unreadable'][:10])) if drift.get('hosts_unreadable') else '')]
+    for row in rows[:max(limit, 0)]:
+        lines.append('DRIFT %s on %s: %s' % (row['siret'], row['host'], ', '.join(row['drift'])))
+    if len(rows) > limit:
+        lines.append('... and %d more structure(s) with drift, see the report' % (len(rows) - limit))
     return lines
 
 
@@ -414,7 +436,7 @@ def render_csv(report):
             value = row.get(column)
             if column == 'siret':
                 cells.append(csv_text_cell(value))
-            elif column == 'warnings':
+            elif column in ('warnings', 'drift'):
                 cells.append(', '.join(value or []))
             elif value is None:
                 cells.append('')
