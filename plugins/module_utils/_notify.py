@@ -133,8 +133,8 @@ def contact_signature(rows):
 
 def address_of(contact):
     """The e-mail address of a register's contact ('Mme X <x@y.fr>' or 'x@y.fr'), lower-case, or None."""
-    if not contact:
-        return None
+    if not contact or ',' in contact or ';' in contact:
+        return None  # several addresses: the integrator is told to fix the register
     dummy, address = email.utils.parseaddr(contact.strip())
     return address.lower() if address and _ADDRESS_RE.match(address) else None
 
@@ -409,7 +409,6 @@ def _message(sender, to, subject, text, html=None, attachments=(), redirected_fr
     msg['Date'] = email.utils.formatdate(localtime=False)
     msg['Message-ID'] = email.utils.make_msgid(domain=(sender.rsplit('@', 1)[-1].strip('>') or 'localhost'))
     msg['Auto-Submitted'] = 'auto-generated'  # RFC 3834: no vacation replies, no loops
-    msg['Content-Language'] = 'fr'
     if redirected_from:
         msg['X-Chorus-Corail-Original-To'] = redirected_from
     msg.set_content(text, charset='utf-8')
@@ -420,6 +419,8 @@ def _message(sender, to, subject, text, html=None, attachments=(), redirected_fr
             data = handle.read()
         maintype, subtype = ('text', 'html') if path.endswith('.html') else ('text', 'csv')
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=os.path.basename(path))
+    # Last: set_content and add_* move or drop the Content-* headers set before them.
+    msg['Content-Language'] = 'fr'
     return msg
 
 
