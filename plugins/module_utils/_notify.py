@@ -23,7 +23,6 @@ __metaclass__ = type
 
 import datetime
 import email.utils
-import hashlib
 import json
 import os
 import re

@@ -45,7 +45,9 @@ options:
     description: SMTP port; default 587 for C(starttls), 465 for C(tls), 25 for C(none).
     type: int
   smtp_security:
-    description: C(starttls) (upgrade a plain connection, refused if the server does not offer it), C(tls) (TLS from the start), or C(none) (only without login).
+    description:
+      - C(starttls) upgrades a plain connection (refused if the server does not offer it); C(tls) is TLS from
+        the start; C(none) is only allowed without login.
     type: str
     choices: [starttls, tls, none]
     default: starttls

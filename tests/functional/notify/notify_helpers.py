@@ -12,7 +12,6 @@ import os
 import socket
 import ssl
 import threading
-import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -104,14 +103,11 @@ def smtp_server(cert, key, security='starttls', user=None, password=None):
     port = free_port()
     kwargs = dict(hostname='127.0.0.1', port=port, authenticator=hub.authenticate if user else None,
                   auth_required=bool(user), auth_require_tls=security != 'tls')  # implicit TLS: aiosmtpd cannot tell
-    with warnings.catch_warnings():
-        # Implicit TLS: aiosmtpd warns that AUTH does not require STARTTLS, which is right here.
-        warnings.simplefilter('ignore', UserWarning)
-        if security == 'tls':
-            controller = Controller(hub, ssl_context=context, server_hostname='localhost', **kwargs)
-        else:
-            controller = Controller(hub, tls_context=context, require_starttls=True, **kwargs)
-        controller.start()
+    if security == 'tls':
+        controller = Controller(hub, ssl_context=context, server_hostname='localhost', **kwargs)
+    else:
+        controller = Controller(hub, tls_context=context, require_starttls=True, **kwargs)
+    controller.start()
     try:
         yield hub, port
     finally:
