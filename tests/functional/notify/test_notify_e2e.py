@@ -88,7 +88,7 @@ def env(tmp_path_factory):
         def check(*extra):
             hub.clear()
             del hook.posts[:]
-            proc = run_ansible(['chorus.corail.check', '-i', e.inventory, '-vvv',
+            proc = run_ansible(['chorus.corail.check', '-i', e.inventory, '-vvvv',
                                 '-e', 'chorus_check_report_dir=%s' % e.reports] + list(extra), cwd=str(base))
             assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
             e.runs.append(proc)
@@ -207,7 +207,7 @@ def test_the_state_file_is_private_and_holds_no_secret(env):
     assert not [n for n in os.listdir(env.reports) if n.startswith('.')]  # no temporary file left
 
 
-def test_no_secret_in_any_output_even_at_vvv(env):
+def test_no_secret_in_any_output_even_at_vvvv(env):
     for proc in env.runs:
         out = proc.stdout + proc.stderr
         for secret in (SMTP_PASSWORD, 'SIG-not-shown', APP['client_secret'], 'Pw-B-wrong-not-shown',
