@@ -83,8 +83,7 @@ _RESET_PATH = (
     "« Activités du gestionnaire », choisit la structure, clique sur l'utilisateur technique {account} "
     "dans la liste des utilisateurs rattachés, puis « Réinitialiser » et confirme ; le nouveau mot de "
     "passe s'affiche une seule fois : le copier aussitôt et le transmettre à l'intégrateur par un canal "
-    "sûr, qui l'enregistre avec « ansible-playbook chorus.corail.renew » (redéploiement des seuls "
-    "serveurs concernés)."
+    "sûr, qui l'enregistre{record_renew}."
 )
 
 REMEDIATION = {
@@ -101,8 +100,7 @@ REMEDIATION = {
         "4) saisir l'adresse électronique de connexion et valider ; "
         "5) copier immédiatement l'identifiant (TECH_…) et le mot de passe affichés : ils ne sont montrés "
         "qu'une fois et ne sont pas envoyés par courriel ; "
-        "6) les transmettre à l'intégrateur par un canal sûr, qui les enregistre avec "
-        "« ansible-playbook chorus.corail.enroll »."
+        "6) les transmettre à l'intégrateur par un canal sûr, qui les enregistre{record_enroll}."
     ),
     'unchecked': (
         "Contrôles hors ligne réussis ; la connexion à Chorus Pro n'a pas été testée (online: false). "
@@ -165,7 +163,11 @@ _DEFAULTS = {
     'environment': '?',
     'password_expires_on': 'date inconnue',
     'days_left': '?',
+    # The integrator's own step; a mairie's page leaves it out (remediation(..., audience='gestionnaire')).
+    'record_renew': ' avec « ansible-playbook chorus.corail.renew » (redéploiement des seuls serveurs concernés)',
+    'record_enroll': ' avec « ansible-playbook chorus.corail.enroll »',
 }
+_GESTIONNAIRE = {'record_renew': ' et met à jour les serveurs Corail concernés', 'record_enroll': ''}
 
 
 class _Blank(dict):
@@ -183,8 +185,95 @@ def first_status(candidates):
     return min(candidates, key=status_rank)
 
 
-def remediation(status, **context):
-    """French remediation text for ``status``, filled from the structure's context."""
+def remediation(status, audience='integrator', **context):
+    """French remediation text for ``status``, filled from the structure's context.
+
+    ``audience='gestionnaire'``: the text for a mairie's page, without the integrator's commands.
+    """
     values = _Blank(_DEFAULTS)
+    if audience == 'gestionnaire':
+        values.update(_GESTIONNAIRE)
     values.update((key, value) for key, value in context.items() if value not in (None, ''))
     return REMEDIATION[status].format_map(values)
+
+
+# Who must act on a cause (the shared contract of report.json, docs/statuses.md).
+ACTION_BY = ('gestionnaire', 'integrator', 'nobody')
+ACTION_BY_LABELS = {'gestionnaire': 'Gestionnaire principal', 'integrator': 'Intégrateur', 'nobody': 'Personne'}
+
+# Cause kinds: what one action fixes, and what its subject is (an application, a login, a SIRET, the run).
+CAUSE_KINDS = {
+    'piste_app_refused': ('integrator', 'piste_app'),
+    'piste_app_unreachable': ('integrator', 'piste_app'),
+    'api_route': ('integrator', 'piste_app'),
+    'api_unavailable': ('integrator', 'run'),
+    'account_rejected': ('gestionnaire', 'account'),
+    'password_expired': ('gestionnaire', 'account'),
+    'password_expiring': ('gestionnaire', 'account'),
+    'raccordement_missing': ('gestionnaire', 'siret'),
+    'not_attached': ('gestionnaire', 'siret'),
+    'structure_unknown': ('integrator', 'siret'),
+    'missing_account': ('gestionnaire', 'siret'),
+    'invalid_input': ('integrator', 'siret'),
+}
+
+# One line of "Actions à mener" per cause: what to do, in French ({subject} is the cause's subject).
+CAUSE_LABELS = {
+    'piste_app_refused': "Corriger les identifiants de l'application PISTE {subject}",
+    'piste_app_unreachable': "Rétablir l'accès à PISTE pour l'application {subject}",
+    'api_route': "Corriger l'adresse de l'API ou les souscriptions de l'application PISTE {subject}",
+    'api_unavailable': 'Relancer la vérification quand PISTE et Chorus Pro répondent',
+    'account_rejected': 'Vérifier ou réinitialiser le mot de passe du compte technique {subject}',
+    'password_expired': 'Renouveler le mot de passe expiré du compte technique {subject}',
+    'password_expiring': 'Renouveler bientôt le mot de passe du compte technique {subject}',
+    'raccordement_missing': 'Créer le raccordement API de la structure {subject}',
+    'not_attached': 'Rattacher un compte technique à la structure {subject}',
+    'structure_unknown': 'Corriger le SIRET {subject}, inconnu de Chorus Pro',
+    'missing_account': 'Créer le compte technique de la structure {subject}',
+    'invalid_input': 'Corriger la donnée invalide de la structure {subject}',
+}
+
+# A short French sentence for the cause when the check gave none (cause_detail_fr).
+CAUSE_DETAIL_FR = {
+    'piste_app_refused': "PISTE refuse l'identifiant ou le secret de l'application.",
+    'piste_app_unreachable': "PISTE n'a pas pu être joint pour cette application.",
+    'api_route': "Chorus Pro ne reconnaît pas les appels de cette application (adresse ou souscription).",
+    'api_unavailable': "PISTE ou Chorus Pro n'a pas donné de réponse exploitable pendant la vérification.",
+    'account_rejected': "Chorus Pro refuse l'identifiant ou le mot de passe du compte technique.",
+    'password_expired': 'Le mot de passe du compte technique a expiré.',
+    'password_expiring': 'Le mot de passe du compte technique expire bientôt.',
+    'raccordement_missing': "Chorus Pro refuse l'accès API : le raccordement de la structure manque.",
+    'not_attached': "Le compte technique n'est pas rattaché à cette structure.",
+    'structure_unknown': "Ce SIRET n'existe pas dans Chorus Pro.",
+    'missing_account': "Aucun compte technique n'est enregistré pour cette structure.",
+    'invalid_input': 'Une donnée de la structure est invalide dans le registre.',
+}
+
+_CAUSE_OF_STATUS = {
+    'invalid_input': 'invalid_input',
+    'missing_account': 'missing_account',
+    'piste_auth_failed': 'piste_app_refused',
+    'account_rejected': 'account_rejected',
+    'password_expired': 'password_expired',
+    'access_forbidden': 'raccordement_missing',
+    'api_unavailable': 'api_unavailable',
+    'structure_unknown': 'structure_unknown',
+    'not_attached': 'not_attached',
+    'password_expiring': 'password_expiring',
+}
+
+
+def cause_of(entry):
+    """(action_by, cause) of a structure entry: its own when the check gave them, else from its status.
+
+    A first version for the reports until the check gives ``action_by`` / ``cause`` itself.
+    """
+    cause = entry.get('cause')
+    if isinstance(cause, dict) and cause.get('kind') in CAUSE_KINDS:
+        return entry.get('action_by') or CAUSE_KINDS[cause['kind']][0], cause
+    kind = _CAUSE_OF_STATUS.get(entry.get('status'))
+    if kind is None:
+        return 'nobody', None
+    action_by, field = CAUSE_KINDS[kind]
+    subject = 'run' if field == 'run' else entry.get(field) or entry.get('siret')
+    return action_by, {'kind': kind, 'subject': subject}
