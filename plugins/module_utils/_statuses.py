@@ -55,6 +55,7 @@ WARNING_LABELS = {
 # -- who must act, on what (contracts.md) ---------------------------------------------------------------
 
 ACTORS = ('gestionnaire', 'integrator', 'nobody')
+ACTOR_LABELS = {'gestionnaire': 'Gestionnaire principal', 'integrator': 'Intégrateur', 'nobody': 'Personne'}
 
 # Each cause kind, who acts on it and what its subject is (what one action fixes).
 CAUSE_KINDS = {
@@ -72,19 +73,36 @@ CAUSE_KINDS = {
     'invalid_input': ('integrator', 'siret'),
 }
 
+# One line of "Actions à mener" per cause: what to do, in French ({subject} is the cause's subject).
 CAUSE_LABELS = {
-    'piste_app_refused': 'Application PISTE refusée',
-    'piste_app_unreachable': 'Jeton PISTE inaccessible (réseau, proxy, adresse)',
-    'api_route': "Adresse de l'API ou souscription de l'application PISTE",
-    'api_unavailable': 'API indisponible pendant la vérification',
-    'account_rejected': 'Compte technique refusé',
-    'password_expired': 'Mot de passe expiré',
-    'password_expiring': 'Mot de passe à renouveler',
-    'raccordement_missing': 'Raccordement API manquant',
-    'not_attached': 'Compte non rattaché à la structure',
-    'structure_unknown': 'SIRET inconnu de Chorus Pro',
-    'missing_account': 'Compte technique à créer',
-    'invalid_input': 'Donnée à corriger',
+    'piste_app_refused': "Corriger les identifiants de l'application PISTE {subject}",
+    'piste_app_unreachable': "Rétablir l'accès à PISTE pour l'application {subject}",
+    'api_route': "Corriger l'adresse de l'API ou les souscriptions de l'application PISTE {subject}",
+    'api_unavailable': 'Relancer la vérification quand PISTE et Chorus Pro répondent',
+    'account_rejected': 'Vérifier ou réinitialiser le mot de passe du compte technique {subject}',
+    'password_expired': 'Renouveler le mot de passe expiré du compte technique {subject}',
+    'password_expiring': 'Renouveler bientôt le mot de passe du compte technique {subject}',
+    'raccordement_missing': 'Créer le raccordement API de la structure {subject}',
+    'not_attached': 'Rattacher un compte technique à la structure {subject}',
+    'structure_unknown': 'Corriger le SIRET {subject}, inconnu de Chorus Pro',
+    'missing_account': 'Créer le compte technique de la structure {subject}',
+    'invalid_input': 'Corriger la donnée invalide de la structure {subject}',
+}
+
+# A short French sentence for the cause when the check gave none (cause_detail_fr).
+CAUSE_DETAIL_FR = {
+    'piste_app_refused': "PISTE refuse l'identifiant ou le secret de l'application.",
+    'piste_app_unreachable': "PISTE n'a pas pu être joint pour cette application.",
+    'api_route': "Chorus Pro ne reconnaît pas les appels de cette application (adresse ou souscription).",
+    'api_unavailable': "PISTE ou Chorus Pro n'a pas donné de réponse exploitable pendant la vérification.",
+    'account_rejected': "Chorus Pro refuse l'identifiant ou le mot de passe du compte technique.",
+    'password_expired': 'Le mot de passe du compte technique a expiré.',
+    'password_expiring': 'Le mot de passe du compte technique expire bientôt.',
+    'raccordement_missing': "Chorus Pro refuse l'accès API : le raccordement de la structure manque.",
+    'not_attached': "Le compte technique n'est pas rattaché à cette structure.",
+    'structure_unknown': "Ce SIRET n'existe pas dans Chorus Pro.",
+    'missing_account': "Aucun compte technique n'est enregistré pour cette structure.",
+    'invalid_input': 'Une donnée de la structure est invalide dans le registre.',
 }
 
 # The cause a status gives when nothing more is known (the check knows more: application-wide causes).
@@ -138,8 +156,7 @@ _RESET_PATH = (
     "« Activités du gestionnaire », choisit la structure, clique sur l'utilisateur technique {account} "
     "dans la liste des utilisateurs rattachés, puis « Réinitialiser » et confirme ; le nouveau mot de "
     "passe s'affiche une seule fois : le copier aussitôt et le transmettre à l'intégrateur par un canal "
-    "sûr, qui l'enregistre avec « ansible-playbook chorus.corail.renew » (redéploiement des seuls "
-    "serveurs concernés)."
+    "sûr, qui l'enregistre{record_renew}."
 )
 
 REMEDIATION = {
@@ -156,8 +173,7 @@ REMEDIATION = {
         "4) saisir l'adresse électronique de connexion et valider ; "
         "5) copier immédiatement l'identifiant (TECH_…) et le mot de passe affichés : ils ne sont montrés "
         "qu'une fois et ne sont pas envoyés par courriel ; "
-        "6) les transmettre à l'intégrateur par un canal sûr, qui les enregistre avec "
-        "« ansible-playbook chorus.corail.enroll »."
+        "6) les transmettre à l'intégrateur par un canal sûr, qui les enregistre{record_enroll}."
     ),
     'unchecked': (
         "Contrôles hors ligne réussis ; la connexion à Chorus Pro n'a pas été testée (online: false). "
@@ -220,7 +236,11 @@ _DEFAULTS = {
     'environment': '?',
     'password_expires_on': 'date inconnue',
     'days_left': '?',
+    # The integrator's own step; a mairie's page leaves it out (remediation(..., audience='gestionnaire')).
+    'record_renew': ' avec « ansible-playbook chorus.corail.renew » (redéploiement des seuls serveurs concernés)',
+    'record_enroll': ' avec « ansible-playbook chorus.corail.enroll »',
 }
+_GESTIONNAIRE = {'record_renew': ' et met à jour les serveurs Corail concernés', 'record_enroll': ''}
 
 
 class _Blank(dict):
@@ -329,13 +349,16 @@ CAUSE_REMEDIATION = {
 }
 
 
-def remediation(status, cause=None, action_by=None, **context):
+def remediation(status, cause=None, action_by=None, audience='integrator', **context):
     """French remediation text for ``status``, filled from the structure's context.
 
     The text follows who must act: an integrator-side cause (``cause`` kind ``api_route``,
     ``piste_app_unreachable``, or a missing account the inventory names) gets the integrator's text.
+    ``audience='gestionnaire'``: the text for a mairie's page, without the integrator's commands.
     """
     values = _Blank(_DEFAULTS)
+    if audience == 'gestionnaire':
+        values.update(_GESTIONNAIRE)
     values.update((key, value) for key, value in context.items() if value not in (None, ''))
     kind = cause.get('kind') if isinstance(cause, dict) else None
     if kind in CAUSE_REMEDIATION and (kind != 'missing_account' or action_by == 'integrator'):
