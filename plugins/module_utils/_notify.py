@@ -85,7 +85,7 @@ def fr_datetime(iso):
 
 
 def fr_date(iso):
-    return _report._fr_date(iso)
+    return _statuses._fr_date(iso)  # one French date rule (DD/MM/YYYY)
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.chorus.corail.plugins.module_utils import _notify as nt
 from ansible_collections.chorus.corail.plugins.module_utils import _report as rp
+from ansible_collections.chorus.corail.plugins.plugin_utils import _report_html
 
 T0 = datetime.datetime(2026, 7, 1, 1, 30, 0, tzinfo=datetime.timezone.utc)
 
@@ -28,8 +29,9 @@ def entry(host, siret, status, contact='dgs@mairie.fr', days_left=300, **kw):
 
 
 def write(tmp_path, entries, when=T0):
+    # The HTML pages as check_report's action plugin renders them (the contacts' pages are mailed).
     dummy, dummy2, paths = rp.write_report(str(tmp_path / 'reports'), {'structures': entries}, {'hosts': ['srv1']},
-                                           generated_at=when)
+                                           generated_at=when, render=_report_html.Renderer(None, {}))
     return paths['folder']
 
 
