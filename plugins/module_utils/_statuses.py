@@ -337,6 +337,8 @@ def remediation(status, cause=None, action_by=None, **context):
     """
     values = _Blank(_DEFAULTS)
     values.update((key, value) for key, value in context.items() if value not in (None, ''))
+    if context.get('password_expires_on'):
+        values['password_expires_on'] = _fr_date(context['password_expires_on'])  # French dates for French readers
     kind = cause.get('kind') if isinstance(cause, dict) else None
     if kind in CAUSE_REMEDIATION and (kind != 'missing_account' or action_by == 'integrator'):
         return CAUSE_REMEDIATION[kind].format_map(values)

@@ -127,7 +127,7 @@ def test_ok_entry_details(full_run):
 def test_password_expiring(full_run):
     entry = entry_of(full_run[0], cw.S_TOULOUSE)
     assert entry['password_expires_on'] == '2025-06-20' and entry['days_left'] == 19
-    assert '2025-06-20' in entry['remediation'] and '19 jours' in entry['remediation']
+    assert '20/06/2025' in entry['remediation'] and '19 jours' in entry['remediation']
     assert 'login_shape_unusual' not in entry['warnings']  # TECH_1_...@cpro.fr is a usual shape
 
 
@@ -135,7 +135,7 @@ def test_password_expired_uses_password_changed_on(full_run):
     entry = entry_of(full_run[0], cw.S_STRASBOURG)
     # rejected by the API (so no API date): 2023-11-04 + 424 days
     assert entry['password_expires_on'] == '2025-01-01' and entry['days_left'] == -151
-    assert '2025-01-01' in entry['remediation']
+    assert '01/01/2025' in entry['remediation']
 
 
 def test_account_rejected_is_not_expired_when_the_date_is_ahead(full_run):
