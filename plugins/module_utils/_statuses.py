@@ -49,7 +49,7 @@ WARNING_LABELS = {
     'retried': 'Réponse obtenue après nouvel essai',
     'siret_checksum_unusual': 'Identifiant de qualification hors clé de contrôle',
     'reception_space_disabled': 'Espace « Factures reçues » non activé',
-    'config_drift': 'Configuration du serveur différente de l’inventaire',
+    'config_drift': "Configuration du serveur différente de l'inventaire",
 }
 
 # -- who must act, on what (contracts.md) ---------------------------------------------------------------

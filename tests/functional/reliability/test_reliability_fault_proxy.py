@@ -9,7 +9,6 @@ acceptance is 0 in every scenario. Figures: docs/reliability.md ("Fault proxy").
 """
 
 import collections
-import json
 import time
 
 import pytest
