@@ -323,9 +323,9 @@ CAUSE_REMEDIATION = {
     ),
     'missing_account': (
         "Action de l'intégrateur : le compte {account} indiqué pour la structure {siret} n'est pas dans "
-        "chorus_accounts. L'enregistrer avec « ansible-playbook chorus.corail.enroll » (ou corriger le compte "
-        "indiqué dans le registre), puis relancer."
-    ),
+        "chorus_accounts. S'il existe, l'enregistrer avec « ansible-playbook chorus.corail.enroll » (ou corriger "
+        "le compte indiqué dans le registre), puis relancer. S'il n'existe pas encore : "
+    ) + REMEDIATION['missing_account'],
 }
 
 
