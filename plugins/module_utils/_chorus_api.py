@@ -24,6 +24,7 @@ __metaclass__ = type
 import base64
 import email.utils
 import json
+import math
 import random
 import threading
 import time
@@ -695,7 +696,7 @@ def token_lifetime(expires_in):
             expires_in = float(expires_in.strip())
         except ValueError:
             return DEFAULT_TOKEN_LIFETIME
-    if not isinstance(expires_in, (int, float)) or expires_in != expires_in or expires_in <= 0:
+    if not isinstance(expires_in, (int, float)) or math.isnan(expires_in) or expires_in <= 0:
         return DEFAULT_TOKEN_LIFETIME
     return float(min(expires_in, 86400))
 
