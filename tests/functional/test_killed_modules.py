@@ -121,3 +121,14 @@ def test_control_without_pipelining_the_search_finds_the_module_file(tmp_path, s
     folders = kill_during_the_check(tmp_path, slow_sandbox, args, extra_env={'ANSIBLE_PIPELINING': 'false'})
     found = files_holding_secrets(folders)
     assert found and all('AnsiballZ_credentials_info' in path for path in found), found
+
+
+@pytest.mark.parametrize('pipelining, warned', [('false', True), ('true', False)])
+def test_a_secret_bearing_module_without_pipelining_warns(tmp_path, pipelining, warned):
+    from conftest import run_ansible
+    args = ['-i', 'localhost,', 'localhost', '-c', 'local', '-m', 'chorus.corail.credentials_info',
+            '-a', '{"structures": [], "accounts": {}, "piste_apps": {}, "online": false}',
+            '-e', 'ansible_python_interpreter=%s' % sys.executable]
+    proc = run_ansible(args, cwd=str(tmp_path), env=ansible_env(ANSIBLE_PIPELINING=pipelining), program='ansible')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ('runs without pipelining' in proc.stdout + proc.stderr) == warned
