@@ -35,7 +35,7 @@ notes:
   - The facts take precedence over inventory variables, play and role variables for the rest of the run, as
     C(set_fact) does. Extra variables (C(-e)) take precedence over them, so give secrets in extra vars only
     vault-encrypted or marked C(!unsafe).
-  - Always run it with C(no_log: true); its result is hidden anyway, and a warning says when no_log is missing.
+  - "Always run it with C(no_log: true); its result is hidden anyway, and a warning says when no_log is missing."
 extends_documentation_fragment:
   - chorus.corail.attributes
 attributes:

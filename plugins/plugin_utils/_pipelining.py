@@ -27,6 +27,6 @@ def pipelining_warning(action, module, host):
     """The warning for ``action`` (an ActionBase) about to run ``module`` without pipelining, or None."""
     try:
         enabled = action._is_pipelining_enabled('new', wrap_async=bool(action._task.async_val))
-    except Exception:  # pylint: disable=broad-except - a connection that cannot tell: no warning
-        return None
+    except Exception:  # pylint: disable=broad-except
+        return None  # a connection that cannot tell: no warning
     return None if enabled else WARNING % (module, host)
