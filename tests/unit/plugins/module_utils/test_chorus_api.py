@@ -657,3 +657,21 @@ def test_timeout_is_a_deadline_for_the_whole_call(tiny_server):
     elapsed = time.monotonic() - start
     assert info.value.cause == 'timeout' and 'not complete within 0.5s' in str(info.value)
     assert elapsed < 2 * 0.5 + 0.6, elapsed  # two tries of 0.5 s, not 2 x 4 s
+
+
+def test_server_texts_are_scrubbed_of_every_form_of_a_secret(tiny_server):
+    """A server echoing the form body (URL-encoded), JSON-escaped text or the HTTP Basic header."""
+    from urllib.parse import quote_plus
+    import base64
+    secret = cw.SECRETS['app_secret']
+    basic = base64.b64encode(('cid-corail:%s' % secret).encode()).decode()
+    echo = 'client_secret=%s; json "%s"; basic %s' % (quote_plus(secret), json.dumps(secret)[1:-1], basic)
+    tiny_server.replies[TOKEN_PATH] = (401, 'application/json', json.dumps(
+        {'error': 'invalid_client', 'error_description': echo}).encode())
+    client = api.ChorusClient(oauth_url=tiny_server.url + TOKEN_PATH, api_url=tiny_server.url, retries=0)
+    with pytest.raises(api.PisteAuthError) as info:
+        client.call(app(), account(), TAUX, {})
+    text = str(info.value) + repr(info.value) + (info.value.libelle or '')
+    assert quote_plus(secret) not in text and basic not in text and json.dumps(secret)[1:-1] not in text
+    assert 'client_secret=********' in text
+    assert_no_secret(str(info.value), repr(info.value), info.value.libelle)
