@@ -27,6 +27,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.chorus.corail.plugins.module_utils import _corail_config as cc
 from ansible_collections.chorus.corail.plugins.module_utils import _writer as writer
+from ansible_collections.chorus.corail.plugins.module_utils import _drift
 from ansible_collections.chorus.corail.plugins.module_utils._identifiers import InvalidIdentifier
 from ansible_collections.chorus.corail.plugins.modules.corail_config import argument_spec
 
@@ -128,7 +129,8 @@ class WindowsDeploy(object):
             self.fail('%s: %s; the file was left untouched' % (self.path, to_native(exc)))
 
         result = dict(changed=plan.changed, path=self.path, windows=True,
-                      structures=cc.written_structures(plan.blocks), pruned=plan.pruned_structures)
+                      structures=cc.written_structures(plan.blocks), pruned=plan.pruned_structures,
+                      drift=_drift.plan_drift(plan))
         if self.diff_mode:
             result['diff'] = cc.masked_diff(layout, plan.before, plan.after, self.path)
         if self.check_mode:

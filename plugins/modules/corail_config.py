@@ -324,11 +324,22 @@ pruned:
   type: list
   elements: str
   sample: ["21330063500017"]
+drift:
+  description:
+    - The structures whose settings in the file differed from O(structures) and O(piste_apps) before this run,
+      by SIRET, with the names of the fields that differ (what a run writes); in check mode, what a run would change.
+      The check role reads it to report C(config_drift) (C(chorus_check_drift=true)).
+    - C(not_deployed) when the structure is not in the file; C(piste_app.FIELD) for a field of its PISTE application.
+    - Only names, never a value nor anything derived from one; structures in sync are left out.
+  returned: always
+  type: dict
+  sample: {"21640445900002": ["password"], "21330063500017": ["not_deployed"]}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.chorus.corail.plugins.module_utils import _corail_config as cc
+from ansible_collections.chorus.corail.plugins.module_utils import _drift
 from ansible_collections.chorus.corail.plugins.module_utils import _writer as writer
 from ansible_collections.chorus.corail.plugins.module_utils._identifiers import InvalidIdentifier
 from ansible_collections.chorus.corail.plugins.module_utils._secrets import keep_only_secrets
@@ -423,7 +434,8 @@ def main():
         module.fail_json(msg='%s; nothing was written' % to_native(exc))
     plan = _plan(module, layout, snapshot)
 
-    result = dict(changed=False, path=path, structures=cc.written_structures(plan.blocks), pruned=plan.pruned_structures)
+    result = dict(changed=False, path=path, structures=cc.written_structures(plan.blocks), pruned=plan.pruned_structures,
+                  drift=_drift.plan_drift(plan))
     if module._diff:
         result['diff'] = cc.masked_diff(layout, plan.before, plan.after, path)
 

@@ -323,3 +323,21 @@ def test_a_line_added_while_validate_runs_is_kept(tmp_path, capsys):
     assert out['changed'] is True, out
     text = path.read_text()
     assert text.startswith('[other]\nkeep = 1\nadded = meanwhile\n') and PARIS in text
+
+
+def test_drift_names_the_fields_that_differ_never_a_value(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    assert run(capsys, path, check_mode=True)['drift'] == {PARIS: ['not_deployed'], LYON: ['not_deployed']}
+    run(capsys, path)
+    assert run(capsys, path, check_mode=True)['drift'] == {}
+    # By hand: Paris's password and the application's client secret, Lyon's service code removed.
+    text = path.read_text().replace('S3cret-Paris;pw', 'typed-by-hand').replace(CLIENT_SECRET, 'other-secret')
+    path.write_text(text.replace('service_code = FIN\n', ''))
+    out = run(capsys, path, check_mode=True)
+    assert out['changed'] is True and 'typed-by-hand' in path.read_text()  # check mode wrote nothing
+    assert out['drift'] == {PARIS: ['password', 'piste_app.client_secret'],
+                            LYON: ['service_code', 'piste_app.client_secret']}
+    assert 'typed-by-hand' not in repr(out) and 'other-secret' not in repr(out)
+    # A real run reports what it found before writing, and the file is back in sync.
+    assert run(capsys, path)['drift'][PARIS] == ['password', 'piste_app.client_secret']
+    assert run(capsys, path, check_mode=True)['drift'] == {}
