@@ -404,6 +404,9 @@ def test_inventory_plugin_refuses(inventory_errors, name, words):
 
 DEPLOY_CASES = [
     ('siret 13 digits', dict(corail_structures=[dict(siret='2164000020001', account=LOGIN)]), ['structure 2164000020001', 'siret']),
+    # Production: qualification accepts a SIRET that fails Luhn (siret_checksum_unusual), production refuses it.
+    ('siret checksum', dict(corail_structures=[dict(siret=BAD_CHECKSUM, account='TECH_1_prod@cpro.fr', piste_app='corail_p')]),
+     ['structure %s' % BAD_CHECKSUM, 'siret', 'checksum']),
     ('siret listed twice', dict(corail_structures=[dict(siret=S1, account=LOGIN), dict(siret=S1, account=LOGIN)]),
      ['structure %s' % S1, 'listed twice']),
     ('account missing', dict(corail_structures=[dict(siret=S1, account='TECH_1_ghost@cpro.fr')]),
@@ -449,7 +452,8 @@ def deploy_run(tmp_path_factory):
                 'TECH_1_blank@cpro.fr': dict(password='   ', environment='qualification'),
                 'TECH_1_prod@cpro.fr': dict(password=PASSWORD, environment='production')}
     apps = {'corail_q': dict(client_id='cid-q', client_secret='csec-q-secret', environment='qualification'),
-            'corail_prod_typo': dict(client_id='cid-p', client_secret='csec-p-secret', environment='prod')}
+            'corail_prod_typo': dict(client_id='cid-p', client_secret='csec-p-secret', environment='prod'),
+            'corail_p': dict(client_id='cid-pp', client_secret='csec-pp-secret', environment='production')}
     hosts = {}
     hashes = {}
     for index, (name, hostvars, _words) in enumerate(DEPLOY_CASES):
