@@ -41,7 +41,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         try:
             with open(args['public_key'], 'rb') as handle:
                 public_key = ek.load_public_key(handle.read(), 'public_key %s' % args['public_key'])

@@ -308,8 +308,8 @@ def open_block(body, private_key, index=None, complete=True, hint=None):
     try:
         key = private_key.decrypt(wrapped, padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()),
                                                         algorithm=hashes.SHA256(), label=None))
-        clear = AESGCM(key).decrypt(iv, ciphertext, aad(fields['kid'], fields['siret'], fields['env'], fields['kind'],
-                                                       fields['kit'], fields['exp']))
+        identity = aad(fields['kid'], fields['siret'], fields['env'], fields['kind'], fields['kit'], fields['exp'])
+        clear = AESGCM(key).decrypt(iv, ciphertext, identity)
     except (ValueError, InvalidTag):
         raise BlockRefused('tampered', 'the encrypted data does not match its authentication tag', index, siret)
     try:

@@ -103,10 +103,11 @@ def enroll(setup, src, stdin=None, key='integrator.pem', vault_cli=False):
     """chorus.corail.enroll from blocks; ``stdin`` is piped to ansible-playbook (conftest's runner has none)."""
     exe = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
     extra = ['--vault-password-file', str(setup['vault_file'])] if vault_cli else []
-    proc = subprocess.run([exe, '-i', str(setup['inv']), 'chorus.corail.enroll', '-vvvv'] + extra + [
-                           '-e', 'chorus_vault_password_file=%s' % setup['vault_file'],
-                           '-e', 'chorus_enroll_private_key=%s' % (setup['keys'] / key),
-                           '-e', 'chorus_enroll_blocks_file=%s' % src], cwd=str(setup['tmp']), env=ansible_env(),
+    args = [exe, '-i', str(setup['inv']), 'chorus.corail.enroll', '-vvvv'] + extra + [
+        '-e', 'chorus_vault_password_file=%s' % setup['vault_file'],
+        '-e', 'chorus_enroll_private_key=%s' % (setup['keys'] / key),
+        '-e', 'chorus_enroll_blocks_file=%s' % src]
+    proc = subprocess.run(args, cwd=str(setup['tmp']), env=ansible_env(),
                           input=stdin if stdin is not None else '', stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, timeout=600, check=False)
     key_lines = (setup['keys'] / 'integrator.pem').read_text().splitlines()[1:-1]
@@ -175,7 +176,7 @@ def test_kit_without_a_public_key_is_not_written(setup, tmp_path):
 
 
 def test_password_pasted_in_chromium_is_enrolled_and_the_next_check_finds_it(setup, first_check):
-    _, folder, _ = first_check
+    folder = first_check[1]
     page = os.path.join(folder, 'kits', '%s.html' % S1)
     with Browser(setup['tmp']) as browser:
         # The page refuses what is not a technical login before encrypting anything.
@@ -248,7 +249,7 @@ def ansible_view(setup):
 
 
 def test_expired_foreign_and_cut_blocks_are_refused_each_saying_why(setup, first_check):
-    _, folder, rows = first_check
+    rows = first_check[2]
     today = datetime.date.today()
     integrator = ek.load_public_key((setup['keys'] / 'integrator.pub.pem').read_bytes())
     other = ek.load_public_key((setup['keys'] / 'other.pub.pem').read_bytes())
@@ -286,7 +287,7 @@ def test_expired_foreign_and_cut_blocks_are_refused_each_saying_why(setup, first
 
 
 def test_page_without_javascript_says_what_to_do(setup, first_check):
-    _, folder, _ = first_check
+    folder = first_check[1]
     with Browser(setup['tmp'], javascript=False) as browser:
         browser.open('file://' + os.path.join(folder, 'kits', '%s.html' % S1))
         text = browser.evaluate('document.body.innerText')
