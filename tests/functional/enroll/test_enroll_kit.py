@@ -74,8 +74,9 @@ def setup(tmp_path_factory):
             % (CLIENT_ID, CLIENT_SECRET, sandbox.oauth_url, sandbox.api_url, tmp / 'reports', keys / 'integrator.pub.pem'))
         (inv / 'hosts.yml').write_text(
             '---\nall:\n  hosts:\n    corail-1:\n      ansible_connection: local\n'
-            '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n      corail_structures:\n'
-            '        - {siret: "%s", name: Commune de Lescar}\n'
+            '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+            '      corail_config_path: %s\n      corail_structures:\n' % (tmp / 'corail-1.ini')
+            + '        - {siret: "%s", name: Commune de Lescar}\n'
             '        - {siret: "%s", name: CCAS de Lescar, account: "%s"}\n' % (S1, S2, LOGIN_OLD))
         accounts = inv / 'group_vars' / 'all' / 'chorus_accounts.yml'
         accounts.write_text('---\nchorus_accounts:\n  %s:\n    password: !vault |\n%s    password_changed_on: "%s"\n'
@@ -233,6 +234,15 @@ def test_password_pasted_in_chromium_is_enrolled_and_the_next_check_finds_it(set
     assert rows[S1]['status'] == 'ok' and rows[S1]['account'] == LOGIN_NEW
     assert not os.path.exists(os.path.join(folder, 'kits'))
     assert_no_secret(proc, PASSWORD_NEW, PASSWORD_OLD)
+
+    # The deployment writes the account the check found for S1 (register still unedited).
+    proc = run_ansible(['-i', str(setup['inv']), 'chorus.corail.rollout', '--vault-password-file', str(setup['vault_file'])],
+                       cwd=str(setup['tmp']))
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
+    assert_no_secret(proc, PASSWORD_NEW, PASSWORD_OLD)
+    config = (setup['tmp'] / 'corail-1.ini').read_text()
+    assert 'structure(s) of corail-1 left out' not in proc.stdout, proc.stdout[-4000:]
+    assert 'login = %s' % LOGIN_NEW in config and 'login = %s' % LOGIN_OLD in config
 
 
 def ansible_view(setup):
