@@ -5,6 +5,7 @@ import datetime
 import json
 import os
 import smtplib
+import sys
 
 import pytest
 
@@ -129,3 +130,28 @@ def test_module_fails_loudly_when_the_server_is_down_and_keeps_the_state(tmp_pat
 
 def test_smtplib_is_not_left_in_debug_mode():
     assert smtplib.SMTP.debuglevel == 0
+
+
+def test_the_rollout_playbook_notifies_through_the_check(tmp_path):
+    siret, login = '21640000200012', 'TECH_021640000200012@cpp2017.fr'
+    with webhook_receiver() as hook:
+        inventory = {'all': {'vars': {
+            'chorus_piste_apps': {'CORAIL_PAU': {'client_id': 'cid', 'client_secret': 'csec-not-shown-1',
+                                                 'environment': 'production'}},
+            'chorus_piste_app': 'CORAIL_PAU',
+            'chorus_accounts': {login: {'password': 'Pw-not-shown-1', 'environment': 'production'}},
+            'chorus_notify_webhook_url': hook.url, 'chorus_notify_webhook_format': 'generic'},
+            'hosts': {'srv1': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+                               'corail_config_path': str(tmp_path / 'corail.ini'),
+                               'corail_structures': [{'siret': siret, 'account': login, 'contact': 'a@b.fr'}]}}}}
+        (tmp_path / 'inventory.yml').write_text(json.dumps(inventory))
+        args = ['chorus.corail.rollout', '-i', str(tmp_path / 'inventory.yml'), '-e', 'chorus_check_online=false',
+                '-e', 'chorus_check_report_dir=%s' % (tmp_path / 'reports')]
+        first = run_ansible(args, cwd=str(tmp_path))
+        second = run_ansible(args, cwd=str(tmp_path))
+    assert first.returncode == 0 and second.returncode == 0, first.stdout[-3000:]
+    (post,) = hook.posts  # the second run had nothing new
+    assert post['json']['source'] == 'chorus.corail' and post['json']['counts']['unchecked'] == 1
+    assert post['json']['report'].startswith(str(tmp_path / 'reports'))
+    assert 'webhook generic' in first.stdout and 'webhook not posted' in second.stdout
+    assert 'SIG-not-shown' not in first.stdout + second.stdout
