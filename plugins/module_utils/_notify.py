@@ -59,6 +59,23 @@ _BUCKET_LABELS = {
 }
 
 
+# French names of the causes of report.json's "actions" (contract of issue 13/17), for the integrator mail.
+CAUSE_LABELS = {
+    'piste_app_refused': 'application PISTE refusée',
+    'piste_app_unreachable': 'PISTE injoignable pour l\'application',
+    'api_route': 'API non souscrite ou mauvaise adresse',
+    'api_unavailable': 'API indisponible pendant la vérification',
+    'account_rejected': 'compte technique refusé',
+    'password_expired': 'mot de passe expiré',
+    'password_expiring': 'mot de passe à renouveler',
+    'raccordement_missing': 'raccordement API manquant',
+    'not_attached': 'compte non rattaché à la structure',
+    'structure_unknown': 'SIRET inconnu de Chorus Pro',
+    'missing_account': 'compte technique manquant',
+    'invalid_input': 'donnée invalide dans le registre',
+}
+
+
 class NotifyError(Exception):
     """A notification could not be prepared or sent; the message names what, never a secret."""
 
@@ -310,7 +327,7 @@ def _item_text(item, report_rows):
     if host:
         text += ' sur %s' % host
     text += ' : %s' % _statuses.LABELS.get(status, status)
-    if bucket != '-' and status not in ('password_expired',):
+    if bucket != '-' and status not in ('password_expired', 'password_expiring'):
         text += ', %s' % _BUCKET_LABELS.get(bucket, bucket)
     return text
 
@@ -341,7 +358,8 @@ def integrator_text(report, the_plan, sent_contacts, redirect_to=None, report_pa
         for action in actions:
             who = {'gestionnaire': 'gestionnaire', 'integrator': 'intégrateur'}.get(action.get('action_by'), 'personne')
             lines.append('- %s : %s (%s), %d structure(s)' % (
-                who, action.get('kind'), action.get('subject'), int(action.get('count') or 0)))
+                who, CAUSE_LABELS.get(action.get('kind'), action.get('kind')), action.get('subject'),
+                int(action.get('count') or 0)))
     integ = the_plan['integrator']
     if integ['first']:
         lines += ['', 'Premier message de ce dossier de rapports : toutes les situations ci-dessous sont nouvelles.']
@@ -375,7 +393,9 @@ def contact_subject(entry, redirect_to=None):
     todo = [r for r in _problem_rows(entry['rows']) if _report.is_problem(r['status']) and r['status'] != 'password_expiring']
     buckets = [expiry_bucket(r) for r in _problem_rows(entry['rows'])]
     if todo:
-        subject = '%s %d structure(s) demandent une action' % (SUBJECT_PREFIX, len(set(r['siret'] for r in todo)))
+        count = len(set(r['siret'] for r in todo))
+        subject = '%s %d structure%s demande%s une action' % (SUBJECT_PREFIX, count, 's' if count > 1 else '',
+                                                              'nt' if count > 1 else '')
     elif any(buckets):
         order = ['expired', 'j-7', 'j-30', 'j-60']
         soonest = min((b for b in buckets if b), key=order.index)

@@ -147,7 +147,7 @@ def test_a_contact_gets_only_their_own_structures_in_french(env):
     dummy, mails, dummy2 = env.first
     mail = next(m for m in mails if m['rcpt'] == ['b@mairie-b.fr'])['message']
     assert mail['To'] == 'b@mairie-b.fr'
-    assert mail['Subject'] == '[Chorus Pro] 1 structure(s) demandent une action'
+    assert mail['Subject'] == '[Chorus Pro] 1 structure demande une action'
     text = body(mail)
     assert SB in text and 'Compte technique refusé' in text
     for other in (SA, SC, SD):

@@ -288,3 +288,13 @@ def test_a_limited_run_says_nothing_of_what_it_did_not_check(tmp_path):
     run(tmp_path, write(tmp_path, fixed + [entry('srv2', '21640001000015', 'ok', contact='a@mairie.fr')],
                         T0 + 3 * day), smtp)
     assert [m['To'] for m in smtp.sent] == ['a@mairie.fr', 'ops@integrateur.example']
+
+
+def test_the_integrator_mail_names_the_actions_in_french(tmp_path):
+    folder = write(tmp_path, [entry('srv1', '21640000200012', 'access_forbidden')])
+    report = nt.load_folder(folder)
+    report['actions'] = [{'kind': 'raccordement_missing', 'subject': '21640000200012', 'action_by': 'gestionnaire',
+                          'structures': ['21640000200012'], 'hosts': ['srv1'], 'count': 1}]
+    the_plan = nt.plan(report, nt.load_state(str(tmp_path / 'none.json'))[1])
+    text = nt.integrator_text(report, the_plan, [])
+    assert 'Actions à mener :\n- gestionnaire : raccordement API manquant (21640000200012), 1 structure(s)' in text
