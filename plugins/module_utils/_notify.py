@@ -59,23 +59,6 @@ _BUCKET_LABELS = {
 }
 
 
-# French names of the causes of report.json's "actions" (contract of issue 13/17), for the integrator mail.
-CAUSE_LABELS = {
-    'piste_app_refused': 'application PISTE refusée',
-    'piste_app_unreachable': 'PISTE injoignable pour l\'application',
-    'api_route': 'API non souscrite ou mauvaise adresse',
-    'api_unavailable': 'API indisponible pendant la vérification',
-    'account_rejected': 'compte technique refusé',
-    'password_expired': 'mot de passe expiré',
-    'password_expiring': 'mot de passe à renouveler',
-    'raccordement_missing': 'raccordement API manquant',
-    'not_attached': 'compte non rattaché à la structure',
-    'structure_unknown': 'SIRET inconnu de Chorus Pro',
-    'missing_account': 'compte technique manquant',
-    'invalid_input': 'donnée invalide dans le registre',
-}
-
-
 class NotifyError(Exception):
     """A notification could not be prepared or sent; the message names what, never a secret."""
 
@@ -102,7 +85,7 @@ def fr_datetime(iso):
 
 
 def fr_date(iso):
-    return _report._fr_date(iso)
+    return _statuses._fr_date(iso)
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,10 +339,11 @@ def integrator_text(report, the_plan, sent_contacts, redirect_to=None, report_pa
     if isinstance(actions, list) and actions:
         lines += ['', 'Actions à mener :']
         for action in actions:
-            who = {'gestionnaire': 'gestionnaire', 'integrator': 'intégrateur'}.get(action.get('action_by'), 'personne')
-            lines.append('- %s : %s (%s), %d structure(s)' % (
-                who, CAUSE_LABELS.get(action.get('kind'), action.get('kind')), action.get('subject'),
-                int(action.get('count') or 0)))
+            who = _statuses.ACTOR_LABELS.get(action.get('action_by'), action.get('action_by'))
+            what = _statuses.CAUSE_LABELS.get(action.get('kind'), action.get('kind') or '')
+            count = int(action.get('count') or 0)
+            lines.append('- %s : %s (%d structure%s)' % (who, what.replace('{subject}', str(action.get('subject'))),
+                                                         count, 's' if count > 1 else ''))
     integ = the_plan['integrator']
     if integ['first']:
         lines += ['', 'Premier message de ce dossier de rapports : toutes les situations ci-dessous sont nouvelles.']

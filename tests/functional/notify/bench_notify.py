@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller  # noqa: E402
 from notify_helpers import MailHub, free_port  # noqa: E402
 from ansible_collections.chorus.corail.plugins.module_utils import (  # noqa: E402
     _metrics, _notify, _report, _retention)
+from ansible_collections.chorus.corail.plugins.plugin_utils import _report_html  # noqa: E402
 
 STATUSES = ['missing_account', 'not_attached', 'account_rejected', 'password_expiring', 'access_forbidden']
 
@@ -39,7 +40,7 @@ def main(n=2000, hosts=200):
     reports = os.path.join(base, 'reports')
     t = time.time()
     dummy, dummy2, paths = _report.write_report(reports, {'structures': entries}, {'hosts': sorted(set(
-        e['host'] for e in entries))})
+        e['host'] for e in entries))}, render=_report_html.Renderer())
     print('report written: %.2fs (%d structures, %d hosts)' % (time.time() - t, n, hosts))
     hub = MailHub()
     port = free_port()

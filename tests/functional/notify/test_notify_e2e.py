@@ -204,7 +204,7 @@ def test_the_state_file_is_private_and_holds_no_secret(env):
     raw = json.dumps(state)
     for secret in (SMTP_PASSWORD, 'SIG-not-shown', APP['client_secret']) + tuple(PASSWORDS.values()):
         assert secret not in raw
-    assert not [n for n in os.listdir(env.reports) if n.startswith('.')]  # no temporary file left
+    assert not [n for n in os.listdir(env.reports) if n.startswith('.notify-state')]  # no temporary file left
 
 
 def test_no_secret_in_any_output_even_at_vvvv(env):

@@ -14,6 +14,7 @@ from notify_helpers import make_certificates, smtp_server, webhook_receiver
 
 from ansible_collections.chorus.corail.plugins.module_utils import _notify as nt
 from ansible_collections.chorus.corail.plugins.module_utils import _report as rp
+from ansible_collections.chorus.corail.plugins.plugin_utils import _report_html
 
 USER, PASSWORD = 'bot', 'Smtp-Pw-not-shown-7'
 T0 = datetime.datetime(2026, 12, 2, 1, 0, 0, tzinfo=datetime.timezone.utc)
@@ -30,7 +31,7 @@ def report_folder(tmp_path):
                {'host': 'srv1', 'siret': '21640001000015', 'name': 'Commune de Lons', 'status': 'ok',
                 'contact': 'compta@lons.example', 'warnings': [], 'days_left': 200, 'password_expires_on': '2027-06-20'}]
     dummy, dummy2, paths = rp.write_report(str(tmp_path / 'reports'), {'structures': entries}, {'hosts': ['srv1']},
-                                           generated_at=T0)
+                                           generated_at=T0, render=_report_html.Renderer())
     return paths['folder']
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.chorus.corail.plugins.module_utils import _notify as nt
 from ansible_collections.chorus.corail.plugins.module_utils import _report as rp
+from ansible_collections.chorus.corail.plugins.plugin_utils import _report_html
 
 T0 = datetime.datetime(2026, 7, 1, 1, 30, 0, tzinfo=datetime.timezone.utc)
 
@@ -29,7 +30,8 @@ def entry(host, siret, status, contact='dgs@mairie.fr', days_left=300, **kw):
 
 def write(tmp_path, entries, when=T0, **scope):
     scope = dict({'hosts': sorted(set(e['host'] for e in entries))}, **scope)
-    dummy, dummy2, paths = rp.write_report(str(tmp_path / 'reports'), {'structures': entries}, scope, generated_at=when)
+    dummy, dummy2, paths = rp.write_report(str(tmp_path / 'reports'), {'structures': entries}, scope, generated_at=when,
+                                           render=_report_html.Renderer())
     return paths['folder']
 
 
@@ -297,4 +299,5 @@ def test_the_integrator_mail_names_the_actions_in_french(tmp_path):
                           'structures': ['21640000200012'], 'hosts': ['srv1'], 'count': 1}]
     the_plan = nt.plan(report, nt.load_state(str(tmp_path / 'none.json'))[1])
     text = nt.integrator_text(report, the_plan, [])
-    assert 'Actions à mener :\n- gestionnaire : raccordement API manquant (21640000200012), 1 structure(s)' in text
+    assert ('Actions à mener :\n- Gestionnaire principal : Créer le raccordement API de la structure 21640000200012 '
+            '(1 structure)') in text
