@@ -696,9 +696,9 @@ def markdown(results, begin=BEGIN, end=END):
         steps = s['steps']
         lines += ['', '### Scaling', '', '| N structures | wall s | x | peak tree PSS MB | x |', '|---:|---:|---:|---:|---:|']
         for step in steps:
-            lines.append('| %d | %s | %.2f | %s | %.2f |' % (step['structures'], _f(step['wall_s']),
-                                                              step['wall_s'] / steps[0]['wall_s'], _f(step['pss_mb'], 1),
-                                                              step['pss_mb'] / steps[0]['pss_mb']))
+            lines.append('| %d | %s | %.2f | %s | %.2f |' % (
+                step['structures'], _f(step['wall_s']), step['wall_s'] / steps[0]['wall_s'], _f(step['pss_mb'], 1),
+                step['pss_mb'] / steps[0]['pss_mb']))
     if results.get('deploy'):
         lines += _deploy_section(results['deploy'])
     for deploy in results.get('deploy_large') or []:
