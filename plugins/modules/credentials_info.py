@@ -102,7 +102,7 @@ options:
     description:
       - Write RV(structures), RV(accounts) and RV(api_calls) to this JSON file (mode C(0600), missing folders
         created C(0700), replaced atomically) and leave RV(structures) and RV(accounts) out of the result,
-        which then holds RV(by_host), RV(counts), RV(api_calls), RV(result_file) and RV(total).
+        which then holds RV(by_host) (shortened entries), RV(counts), RV(api_calls), RV(result_file) and RV(total).
       - For thousands of structures - M(chorus.corail.check_report) reads the file (and deletes it), so the
         result does not go through Ansible's processes several times (docs/performance.md). Like the
         result, the file holds no password, secret or token.
@@ -273,7 +273,11 @@ structures:
       description: The cause in one French sentence (dates as DD/MM/YYYY), or null when nobody must act.
       type: str
 by_host:
-  description: The same entries as RV(structures), grouped by host.
+  description:
+    - The same entries as RV(structures), grouped by host.
+    - With O(result_file), each entry holds only C(siret), C(name), C(status), C(warnings),
+      C(password_expires_on) (and C(action_by), C(cause) when the entries have them); the full entries are in
+      the file.
   returned: always
   type: dict
   sample: {"corail-pau": [{"siret": "21640445900002", "status": "ok"}]}
