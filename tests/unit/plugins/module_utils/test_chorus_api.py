@@ -656,7 +656,7 @@ def test_timeout_is_a_deadline_for_the_whole_call(tiny_server):
         client.call(app(), account(), ACTIVES, {}, expect='listeStructures')
     elapsed = time.monotonic() - start
     assert info.value.cause == 'timeout' and 'not complete within 0.5s' in str(info.value)
-    assert elapsed < 2 * 0.5 + 0.6, elapsed  # two tries of 0.5 s, not 2 x 4 s
+    assert elapsed < 4, elapsed  # two tries cut at 0.5 s, not 2 x 4 s (slack for a loaded machine)
 
 
 def test_server_texts_are_scrubbed_of_every_form_of_a_secret(tiny_server):
