@@ -65,3 +65,11 @@ def test_merge_without_any_host_compared_returns_the_result_as_it_is():
     assert _drift.merge(result(), {'srv1': {'skipped': True}}) == result()
     assert _drift.merge(result(), {}) == result()
     assert _drift.merge({'failed': True}, {'srv1': {}}) == {'failed': True}
+
+
+def test_mark_left_out_gives_each_structure_left_out_its_reason():
+    left_out = [{'host': 'srv1', 'siret': BAD, 'reason': 'structure %s: account TECH_1_x@cpro.fr is not in chorus_accounts' % BAD}]
+    marked = _drift.mark_left_out(result(), left_out)
+    assert [e.get('left_out') for e in marked['structures']] == [None, None, left_out[0]['reason'], None, None]
+    assert marked['left_out'] == 1
+    assert _drift.mark_left_out(result(), []) == result()
