@@ -13,9 +13,8 @@ STRUCTURES = [dict(siret=PAU, account='TECH_1_pau@cpro.fr', password='pau-passwo
               dict(siret=LONS, account='TECH_1_lons@cpro.fr', password='lons-password-1')]
 
 
-def plan(original, structures=STRUCTURES, apps=APPS):
-    layout = cc.resolve_layout('ini')
-    return cc.plan('ini', original, layout, apps, structures)
+def plan(original):
+    return cc.plan('ini', original, cc.resolve_layout('ini'), APPS, STRUCTURES)
 
 
 def test_plan_drift_of_a_new_file_a_synced_file_and_a_file_edited_by_hand():
