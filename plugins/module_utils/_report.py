@@ -4,9 +4,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # FOR INTERNAL COLLECTION USE ONLY: this module may change in any release.
-"""The check report: rows from a credentials_info result, and the files written from them.
+"""The check report: rows, actions and changes from a credentials_info result, and the files.
 
-Pure Python (no Ansible import) so that it is unit-tested on its own. One report is a folder
+Pure Python (no Ansible import) so that it is unit-tested on its own. The HTML pages are Jinja2
+templates rendered on the controller (plugins/plugin_utils/_report_html.py, templates/reports/);
+this file builds the data and writes what it is given, through the one writer. One report is a folder
 ``<report_dir>/<YYYYMMDDTHHMMSSZ>/`` holding report.json, report.csv, report.html, changes.json,
 changes.html and contacts/<contact>.html, with ``<report_dir>/latest`` pointing at the newest
 folder. Reports name accounts and structures: folders are 0700 and files 0600.
@@ -27,23 +29,26 @@ import json
 import os
 import re
 
-from html import escape as _html_escape
-
 from ansible_collections.chorus.corail.plugins.module_utils import _statuses
+from ansible_collections.chorus.corail.plugins.module_utils import _writer
 
 REPORT_VERSION = 1
 # Version of report.json's shape: readers (dashboards, the changes of the next run) check it
 # before trusting the fields; bump it when a field changes meaning or goes away.
-SCHEMA_VERSION = 1
+# 2: top-level `actions`; rows gain action_by, cause, cause_detail_fr, password_expiry_source.
+SCHEMA_VERSION = 2
 
-# Fields of one row of report.json / report.csv (the issue's list, plus contact, service_code,
-# designation, label, severity and problem_since).
+# Fields of one row of report.json (the issue's list, plus contact, service_code, designation,
+# label, severity, problem_since and the shared contract's action_by, cause, cause_detail_fr,
+# password_expiry_source).
 ROW_FIELDS = (
     'host', 'siret', 'name', 'contact', 'service_code', 'account', 'piste_app', 'environment',
     'status', 'label', 'severity', 'warnings', 'detail', 'remediation', 'id_structure_cpp',
     'designation', 'password_expires_on', 'days_left', 'problem_since', 'drift', 'left_out',
+    'action_by', 'cause', 'cause_detail_fr', 'password_expiry_source',
 )
-CSV_COLUMNS = ROW_FIELDS
+# A spreadsheet has no dict: the cause becomes two columns.
+CSV_COLUMNS = tuple(f for f in ROW_FIELDS if f != 'cause') + ('cause_kind', 'cause_subject')
 
 # Worst first: what needs someone's action, then what could not be checked, then what to plan.
 SEVERITY_ORDER = ('error', 'unknown', 'warning', 'ok')
@@ -53,14 +58,6 @@ SEVERITY_LABELS = {
     'warning': 'À anticiper',
     'ok': 'OK',
 }
-# Background / text colours per severity (the table row, the count cards, the contact pages).
-SEVERITY_COLOURS = {
-    'error': ('#fde7e9', '#8c1d18'),
-    'unknown': ('#eceff3', '#3d4852'),
-    'warning': ('#fff1d6', '#7a4a00'),
-    'ok': ('#e3f4e6', '#1e5b2a'),
-}
-
 # 'unchecked' says nothing about the connection: it is neither a problem nor a fix.
 NOT_PROBLEMS = ('ok', 'unchecked')
 
@@ -121,6 +118,25 @@ def is_problem(status):
     return status not in NOT_PROBLEMS
 
 
+def expiry_source(entry):
+    """``api``, ``estimated`` or None: where the password expiry date comes from.
+
+    The check's own ``password_expiry_source`` when it gives one; else read from the detail it
+    wrote ("... from password_changed_on + 424 days" / "... from API ...").
+    """
+    source = entry.get('password_expiry_source')
+    if source in ('api', 'estimated'):
+        return source
+    if not entry.get('password_expires_on'):
+        return None
+    detail = entry.get('detail') or ''
+    if 'from password_changed_on' in detail:
+        return 'estimated'
+    if 'from API' in detail:
+        return 'api'
+    return None
+
+
 def make_row(entry, position=0):
     """One report row from one credentials_info structure entry."""
     if not isinstance(entry, dict):
@@ -157,9 +173,19 @@ def make_row(entry, position=0):
         'drift': [_text(f) for f in entry['drift']] if isinstance(entry.get('drift'), (list, tuple)) else None,
         # Why a deployment of the same run (the rollout) left the structure out, else null.
         'left_out': _text(entry.get('left_out')),
+        'action_by': None,
+        'cause': None,
+        'cause_detail_fr': None,
+        'password_expiry_source': expiry_source(entry),
     }
+    action_by, cause = _statuses.cause_of(entry)
+    row['action_by'] = action_by
+    if cause is not None:
+        row['cause'] = {'kind': cause['kind'], 'subject': _text(cause.get('subject')) or siret}
+        row['cause_detail_fr'] = (_text(entry.get('cause_detail_fr'))
+                                  or _statuses.CAUSE_DETAIL_FR.get(cause['kind']))
     # credentials_info fills remediation from the same vocabulary; fill it when a caller did not.
-    context = dict((k, v) for k, v in row.items() if k != 'status')
+    context = dict((k, v) for k, v in row.items() if k not in ('status', 'cause'))
     row['remediation'] = _text(entry.get('remediation')) or _statuses.remediation(status, **context)
     return row
 
@@ -192,6 +218,45 @@ def normalize_scope(scope, rows=()):
         'hosts_without_structures': [h for h in hosts if h not in with_structures],
         'partial': limit != 'none' or bool(failed_before),
     }
+
+
+def build_actions(rows):
+    """"Actions à mener": one entry per cause, with the structures and servers it unblocks.
+
+    Sorted by how many structures one action fixes, then the gestionnaire's before the
+    integrator's, then by status precedence, cause and subject: the order is stable from run to run.
+    """
+    groups = {}
+    for row in rows:
+        cause = row.get('cause')
+        if not cause:
+            continue
+        key = (cause['kind'], cause['subject'])
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {
+                'kind': cause['kind'], 'subject': cause['subject'], 'action_by': row['action_by'],
+                'label': _statuses.CAUSE_LABELS[cause['kind']].format(subject=cause['subject']),
+                'structures': [], 'hosts': [], 'statuses': [], 'count': 0,
+            }
+        if row['siret'] not in group['structures']:
+            group['structures'].append(row['siret'])
+        if row['host'] and row['host'] not in group['hosts']:
+            group['hosts'].append(row['host'])
+        if row['status'] not in group['statuses']:
+            group['statuses'].append(row['status'])
+    kinds = list(_statuses.CAUSE_KINDS)
+    actions = []
+    for group in groups.values():
+        group['structures'].sort()
+        group['hosts'].sort()
+        group['statuses'].sort(key=_statuses.status_rank)
+        group['count'] = len(group['structures'])
+        actions.append(group)
+    order = dict((who, i) for i, who in enumerate(_statuses.ACTORS))
+    actions.sort(key=lambda a: (-a['count'], order.get(a['action_by'], len(order)),
+                                _statuses.status_rank(a['statuses'][0]), kinds.index(a['kind']), a['subject'] or ''))
+    return actions
 
 
 def _account_entry(entry):
@@ -239,6 +304,7 @@ def build_report(result, scope=None, generated_at=None):
         'scope': normalize_scope(scope, rows),
         'total': len(rows),
         'counts': count_statuses(rows),
+        'actions': build_actions(rows),
         'structures': rows,
         'accounts': accounts,
         'api_calls': dict((str(k), int(v)) for k, v in api_calls.items()),
@@ -440,8 +506,11 @@ def render_csv(report):
     writer.writerow(CSV_COLUMNS)
     for row in report['structures']:
         cells = []
+        cause = row.get('cause') or {}
         for column in CSV_COLUMNS:
             value = row.get(column)
+            if column in ('cause_kind', 'cause_subject'):
+                value = cause.get(column[len('cause_'):])
             if column == 'siret':
                 cells.append(csv_text_cell(value))
             elif column in ('warnings', 'drift'):
@@ -457,399 +526,7 @@ def render_csv(report):
 
 
 # --------------------------------------------------------------------------------------------
-# HTML
-
-def _e(value):
-    if value is None:
-        return ''
-    return _html_escape(str(value), quote=True)
-
-
-_URL_RE = re.compile(r'https://[^\s()<>"]+[^\s()<>".,;:]')
-_STEP_RE = re.compile(r'(?:^|(?<=\s))(\d{1,2})\) ')
-
-
-def _linkify(escaped):
-    return _URL_RE.sub(lambda m: '<a href="%s">%s</a>' % (m.group(0), m.group(0)), escaped)
-
-
-def remediation_html(text):
-    """The remediation text with its numbered steps ``1) ... ; 2) ...`` as an ordered list."""
-    if not text:
-        return ''
-    matches = list(_STEP_RE.finditer(text))
-    if len(matches) < 2 or matches[0].group(1) != '1':
-        return '<p>%s</p>' % _linkify(_e(text))
-    intro = text[:matches[0].start()].strip()
-    steps = []
-    for i, match in enumerate(matches):
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        step = text[match.end():end].strip()
-        if step.endswith(';'):
-            step = step[:-1].rstrip()
-        steps.append(step)
-    out = []
-    if intro:
-        out.append('<p>%s</p>' % _linkify(_e(intro)))
-    out.append('<ol>%s</ol>' % ''.join('<li>%s</li>' % _linkify(_e(s)) for s in steps))
-    return ''.join(out)
-
-
-_CSS = """
-:root { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: #1f2328; }
-body { margin: 1.5rem; line-height: 1.4; }
-h1 { font-size: 1.5rem; margin: 0 0 .3rem; }
-h2 { font-size: 1.15rem; margin: 1.6rem 0 .6rem; }
-.meta { color: #57606a; margin: 0 0 1rem; }
-.partial { background: #fff1d6; border-left: 6px solid #b26b00; padding: .6rem .9rem; margin: 0 0 1rem; }
-.cards { display: flex; flex-wrap: wrap; gap: .6rem; margin: 0 0 1rem; padding: 0; list-style: none; }
-.card { border-radius: 8px; padding: .5rem .8rem; min-width: 9rem; cursor: pointer; border: 2px solid transparent; }
-.card .n { font-size: 1.6rem; font-weight: 700; display: block; }
-.card.zero { display: none; }
-.card.active { border-color: currentColor; }
-.legend span { display: inline-block; padding: .1rem .5rem; border-radius: 4px; margin-right: .4rem; }
-.filters { display: flex; flex-wrap: wrap; gap: .8rem; align-items: end; margin: 0 0 .8rem; }
-.filters label { display: flex; flex-direction: column; font-size: .85rem; color: #57606a; }
-.filters select, .filters input { font-size: .95rem; padding: .25rem; }
-table { border-collapse: collapse; width: 100%; font-size: .9rem; }
-th, td { border-bottom: 1px solid #d0d7de; padding: .35rem .5rem; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; position: sticky; top: 0; }
-th button { all: unset; cursor: pointer; font-weight: 600; }
-th[aria-sort=ascending] button::after { content: " \\25B2"; }
-th[aria-sort=descending] button::after { content: " \\25BC"; }
-td { overflow-wrap: anywhere; }
-td.siret, td.num { font-variant-numeric: tabular-nums; white-space: nowrap; overflow-wrap: normal; }
-td.detail { max-width: 18rem; font-size: .82rem; }
-td.todo { min-width: 16rem; max-width: 30rem; }
-.wrap { overflow-x: auto; }
-.badge { display: inline-block; padding: .1rem .45rem; border-radius: 4px; font-weight: 600; white-space: nowrap; }
-.code { color: #57606a; font-size: .8rem; font-family: ui-monospace, monospace; }
-details summary { cursor: pointer; color: #0b57d0; }
-.todo ol { margin: .3rem 0 .3rem 1.2rem; padding: 0; }
-.todo p { margin: .3rem 0; }
-.struct { border-left: 6px solid; padding: .4rem .9rem; margin: 0 0 1rem; border-radius: 4px; }
-footer { margin-top: 2rem; color: #57606a; font-size: .85rem; }
-@media print { .filters, .cards { display: none; } th { position: static; } details { display: block; } }
-"""
-
-
-def _severity_css():
-    rules = []
-    for severity, (background, text) in SEVERITY_COLOURS.items():
-        rules.append('.sev-%s { background: %s; color: %s; }' % (severity, background, text))
-        rules.append('tr.sev-%s td:first-child { box-shadow: inset 6px 0 %s; }' % (severity, text))
-        rules.append('.struct.sev-%s { border-color: %s; }' % (severity, text))
-    return '\n'.join(rules)
-
-
-def _page(title, body, script=''):
-    return ''.join([
-        '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-        '<meta name="generator" content="chorus.corail">\n',
-        '<title>%s</title>\n' % _e(title),
-        '<style>%s\n%s</style>\n</head>\n' % (_CSS, _severity_css()),
-        body,
-        ('<script>%s</script>\n' % script) if script else '',
-        '</body>\n</html>\n',
-    ])
-
-
-def _fr_datetime(iso):
-    # "2024-05-01T02:00:00Z" -> "01/05/2024 à 02:00 UTC" for people; ISO stays in json/csv.
-    match = re.match(r'^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})', iso or '')
-    if not match:
-        return iso or ''
-    y, mo, d, h, mi = match.groups()
-    return '%s/%s/%s à %s:%s UTC' % (d, mo, y, h, mi)
-
-
-def _fr_date(iso):
-    match = re.match(r'^(\d{4})-(\d{2})-(\d{2})$', iso or '')
-    return '%s/%s/%s' % (match.group(3), match.group(2), match.group(1)) if match else (iso or '')
-
-
-def _badge(status):
-    severity = _statuses.SEVERITY[status]
-    return '<span class="badge sev-%s">%s</span> <span class="code">%s</span>' % (
-        severity, _e(_statuses.LABELS[status]), _e(status))
-
-
-def _scope_html(scope):
-    parts = ['Périmètre : %d serveur(s) ciblé(s)' % scope['hosts_count']]
-    if scope['limit'] != 'none':
-        parts.append('option --limit « %s »' % _e(scope['limit']))
-    else:
-        parts.append('sans --limit')
-    out = '<p class="meta">%s.</p>' % ', '.join(parts)
-    if scope['partial']:
-        why = []
-        if scope['limit'] != 'none':
-            why.append('la vérification a été limitée (--limit %s)' % _e(scope['limit']))
-        if scope['failed_before']:
-            why.append('%d serveur(s) étaient déjà en échec avant la vérification : %s'
-                       % (len(scope['failed_before']), _e(', '.join(scope['failed_before']))))
-        out += ('<p class="partial" id="partial"><strong>Rapport partiel</strong> : %s. Les structures '
-                'absentes de ce rapport n\'ont pas été vérifiées.</p>' % ' ; '.join(why))
-    if scope['hosts_without_structures']:
-        shown = scope['hosts_without_structures'][:20]
-        out += '<p class="meta">Serveur(s) sans structure déclarée (corail_structures vide) : %s%s.</p>' % (
-            _e(', '.join(shown)), ', …' if len(scope['hosts_without_structures']) > 20 else '')
-    return out
-
-
-def _contact_value(contact):
-    return contact if contact else _NO_CONTACT_VALUE
-
-
-def _options(values, labels=None, counts=None):
-    out = ['<option value="">Tous</option>']
-    for value in values:
-        label = (labels or {}).get(value, value)
-        if counts is not None:
-            label = '%s (%d)' % (label, counts.get(value, 0))
-        out.append('<option value="%s">%s</option>' % (_e(value), _e(label)))
-    return ''.join(out)
-
-
-_TABLE_COLUMNS = (
-    # key, French header, sort type
-    ('host', 'Serveur', 'text'),
-    ('siret', 'SIRET', 'text'),
-    ('name', 'Structure', 'text'),
-    ('contact', 'Contact', 'text'),
-    ('account', 'Compte technique (application, environnement)', 'text'),
-    ('status', 'Statut', 'num'),
-    ('password_expires_on', 'Expiration du mot de passe', 'text'),
-    ('detail', 'Détail', 'text'),
-    ('remediation', 'Que faire ?', 'none'),
-)
-
-
-def _row_html(row):
-    severity = row['severity']
-    warnings = ''
-    if row['warnings']:
-        warnings = '<br><span class="code">%s</span>' % _e(', '.join(
-            _statuses.WARNING_LABELS.get(w, w) for w in row['warnings']))
-    expiry = _e(_fr_date(row['password_expires_on']))
-    if row['days_left'] is not None:
-        expiry += ' <span class="code">(%s j)</span>' % row['days_left']
-    cells = [
-        '<td>%s</td>' % _e(row['host']),
-        '<td class="siret">%s</td>' % _e(row['siret']),
-        '<td>%s</td>' % _e(row['name']),
-        '<td>%s</td>' % _e(row['contact']),
-        '<td>%s<br><span class="code">%s</span></td>' % (
-            _e(row['account'] or '(aucun)'), _e(' · '.join(v for v in (row['piste_app'], row['environment']) if v))),
-        '<td data-sort="%d">%s%s</td>' % (
-            SEVERITY_ORDER.index(severity) * 100 + _statuses.status_rank(row['status']),
-            _badge(row['status']), warnings),
-        '<td class="num" data-sort="%s">%s</td>' % (_e(row['password_expires_on']), expiry),
-        '<td class="detail">%s</td>' % _e(row['detail']),
-    ]
-    if is_problem(row['status']):
-        cells.append('<td class="todo"><details><summary>%s : voir les étapes</summary>%s</details></td>' % (
-            _e(SEVERITY_LABELS[severity]), remediation_html(row['remediation'])))
-    else:
-        cells.append('<td class="todo">%s</td>' % remediation_html(row['remediation']))
-    return '<tr class="sev-%s" data-host="%s" data-status="%s" data-contact="%s">%s</tr>' % (
-        severity, _e(row['host']), _e(row['status']), _e(_contact_value(row['contact'])), ''.join(cells))
-
-
-_REPORT_JS = r"""
-(function () {
-  'use strict';
-  var table = document.getElementById('structures');
-  var tbody = table.tBodies[0];
-  var rows = Array.prototype.slice.call(tbody.rows);
-  var keys = ['host', 'status', 'contact'];
-  var inputs = {host: document.getElementById('f-host'), status: document.getElementById('f-status'),
-                contact: document.getElementById('f-contact'), q: document.getElementById('f-q')};
-  var sortState = {key: null, dir: 'ascending'};
-  var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
-
-  function cellValue(row, index, type) {
-    var cell = row.cells[index];
-    var raw = cell.hasAttribute('data-sort') ? cell.getAttribute('data-sort') : cell.textContent;
-    if (type === 'num') { return raw === '' ? Infinity : parseFloat(raw); }
-    return raw.toLowerCase();
-  }
-
-  function sortBy(key, dir) {
-    var index = -1, type = 'text';
-    headers.forEach(function (th, i) {
-      if (th.getAttribute('data-key') === key) { index = i; type = th.getAttribute('data-type'); }
-      th.removeAttribute('aria-sort');
-    });
-    if (index < 0 || type === 'none') { return; }
-    sortState = {key: key, dir: dir};
-    headers[index].setAttribute('aria-sort', dir);
-    var sign = dir === 'descending' ? -1 : 1;
-    rows.sort(function (a, b) {
-      var x = cellValue(a, index, type), y = cellValue(b, index, type);
-      if (x < y) { return -sign; }
-      if (x > y) { return sign; }
-      return 0;
-    });
-    rows.forEach(function (row) { tbody.appendChild(row); });
-  }
-
-  function writeHash() {
-    var parts = [];
-    keys.concat(['q']).forEach(function (k) {
-      if (inputs[k].value) { parts.push(k + '=' + encodeURIComponent(inputs[k].value)); }
-    });
-    if (sortState.key) { parts.push('sort=' + sortState.key, 'dir=' + sortState.dir); }
-    try { history.replaceState(null, '', parts.length ? '#' + parts.join('&') : location.pathname); } catch (e) {}
-  }
-
-  function apply() {
-    var q = inputs.q.value.trim().toLowerCase();
-    var shown = 0;
-    rows.forEach(function (row) {
-      var visible = keys.every(function (k) {
-        return !inputs[k].value || row.getAttribute('data-' + k) === inputs[k].value;
-      }) && (!q || row.textContent.toLowerCase().indexOf(q) >= 0);
-      row.hidden = !visible;
-      if (visible) { shown += 1; }
-    });
-    document.getElementById('shown').textContent = String(shown);
-    Array.prototype.forEach.call(document.querySelectorAll('.card[data-status]'), function (card) {
-      card.classList.toggle('active', card.getAttribute('data-status') === inputs.status.value);
-    });
-  }
-
-  function readHash() {
-    var wanted = {};
-    location.hash.replace(/^#/, '').split('&').forEach(function (pair) {
-      var i = pair.indexOf('=');
-      if (i > 0) { wanted[pair.slice(0, i)] = decodeURIComponent(pair.slice(i + 1)); }
-    });
-    keys.concat(['q']).forEach(function (k) {
-      var value = wanted[k] || '';
-      if (k !== 'q' && value && !inputs[k].querySelector('option[value="' + CSS.escape(value) + '"]')) { value = ''; }
-      inputs[k].value = value;
-    });
-    if (wanted.sort) { sortBy(wanted.sort, wanted.dir === 'descending' ? 'descending' : 'ascending'); }
-    apply();
-  }
-
-  headers.forEach(function (th) {
-    var button = th.querySelector('button');
-    if (!button) { return; }
-    button.addEventListener('click', function () {
-      var key = th.getAttribute('data-key');
-      var dir = (sortState.key === key && sortState.dir === 'ascending') ? 'descending' : 'ascending';
-      sortBy(key, dir);
-      writeHash();
-    });
-  });
-  keys.concat(['q']).forEach(function (k) {
-    inputs[k].addEventListener(k === 'q' ? 'input' : 'change', function () { apply(); writeHash(); });
-  });
-  Array.prototype.forEach.call(document.querySelectorAll('.card[data-status]'), function (card) {
-    card.addEventListener('click', function () {
-      if (card.classList.contains('zero')) { return; }
-      var status = card.getAttribute('data-status');
-      inputs.status.value = inputs.status.value === status ? '' : status;
-      apply();
-      writeHash();
-    });
-  });
-  document.getElementById('f-reset').addEventListener('click', function () {
-    keys.concat(['q']).forEach(function (k) { inputs[k].value = ''; });
-    apply();
-    writeHash();
-  });
-  window.addEventListener('hashchange', readHash);
-  readHash();
-  document.body.setAttribute('data-ready', 'true');
-}());
-"""
-
-
-def render_html(report, changes=None, contact_pages=None):
-    """report.html: self-contained (inline CSS and JS, no external resource)."""
-    rows = sorted(report['structures'], key=worst_first_key)
-    counts = report['counts']
-    title = 'Chorus Pro : vérification des comptes techniques'
-    body = ['<body data-ready="false">\n<header>\n<h1>%s</h1>\n' % _e(title)]
-    body.append('<p class="meta">Rapport du %s : %d structure(s) sur %d serveur(s).</p>' % (
-        _e(_fr_datetime(report['generated_at'])), report['total'],
-        len(set(r['host'] for r in rows))))
-    body.append(_scope_html(report['scope']))
-    body.append('</header>\n<main>\n<section id="counts"><h2>Synthèse par statut</h2><ul class="cards">')
-    worst_first = sorted(_statuses.STATUSES, key=lambda s: (SEVERITY_ORDER.index(_statuses.SEVERITY[s]),
-                                                            _statuses.status_rank(s)))
-    for status in worst_first:
-        n = counts.get(status, 0)
-        body.append('<li class="card sev-%s%s" data-status="%s" data-count="%d" title="%s">'
-                    '<span class="n">%d</span>%s</li>' % (
-                        _statuses.SEVERITY[status], '' if n else ' zero', _e(status), n, _e(status), n,
-                        _e(_statuses.LABELS[status])))
-    body.append('</ul><p class="legend">Couleurs : %s</p>' % ''.join(
-        '<span class="sev-%s">%s</span>' % (s, _e(SEVERITY_LABELS[s])) for s in SEVERITY_ORDER))
-    if changes and changes.get('previous'):
-        c = changes['counts']
-        body.append('<p>Depuis le rapport du %s : <strong>%d nouveau(x) problème(s)</strong>, %d changé(s), '
-                    '%d persistant(s), %d corrigé(s), %d non revérifié(s) — <a href="changes.html">'
-                    'voir les changements</a>.</p>' % (
-                        _e(_fr_datetime(changes['previous']['generated_at'])), c['new'], c['changed'],
-                        c['recurring'], c['fixed'], c['not_rechecked']))
-    body.append('</section>\n')
-
-    hosts = sorted(set(r['host'] or '' for r in rows))
-    statuses = [s for s in _statuses.STATUSES if counts.get(s)]
-    contacts = sorted(set(_contact_value(r['contact']) for r in rows))
-    host_counts, contact_counts = {}, {}
-    for r in rows:
-        host_counts[r['host'] or ''] = host_counts.get(r['host'] or '', 0) + 1
-        key = _contact_value(r['contact'])
-        contact_counts[key] = contact_counts.get(key, 0) + 1
-    body.append('<section id="list"><h2>Structures</h2>\n<form class="filters" onsubmit="return false">')
-    body.append('<label>Serveur<select id="f-host">%s</select></label>' % _options(hosts, counts=host_counts))
-    body.append('<label>Statut<select id="f-status">%s</select></label>' % _options(
-        statuses, labels=_statuses.LABELS, counts=counts))
-    body.append('<label>Contact<select id="f-contact">%s</select></label>' % _options(
-        contacts, labels={_NO_CONTACT_VALUE: '(sans contact)'}, counts=contact_counts))
-    body.append('<label>Recherche<input id="f-q" type="search" placeholder="SIRET, nom, compte…"></label>')
-    body.append('<button type="button" id="f-reset">Tout afficher</button>')
-    body.append('<span><strong id="shown">%d</strong> / %d ligne(s)</span></form>\n' % (len(rows), len(rows)))
-    body.append('<div class="wrap"><table id="structures"><thead><tr>')
-    for key, header, kind in _TABLE_COLUMNS:
-        inner = _e(header) if kind == 'none' else '<button type="button">%s</button>' % _e(header)
-        body.append('<th scope="col" data-key="%s" data-type="%s">%s</th>' % (key, kind, inner))
-    body.append('</tr></thead>\n<tbody>\n')
-    body.extend(_row_html(r) + '\n' for r in rows)
-    body.append('</tbody></table></div></section>\n')
-
-    if report['accounts']:
-        body.append('<section id="accounts"><h2>Comptes techniques</h2><div class="wrap"><table><thead><tr>'
-                    '<th>Compte</th><th>Environnement</th><th>Application PISTE</th><th>Statut</th>'
-                    '<th>Structures</th><th>Expiration du mot de passe</th><th>Jours restants</th>'
-                    '<th>Détail</th></tr></thead><tbody>')
-        for a in sorted(report['accounts'], key=lambda a: (
-                SEVERITY_ORDER.index(a['severity']) if a['severity'] in SEVERITY_ORDER else 1,
-                a['days_left'] if a['days_left'] is not None else 1 << 30, a['login'] or '')):
-            body.append('<tr class="sev-%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class="num">%s</td>'
-                        '<td class="num">%s</td><td class="num">%s</td><td class="detail">%s</td></tr>' % (
-                            _e(a['severity']), _e(a['login']), _e(a['environment']), _e(a['piste_app']),
-                            _badge(a['status']) if a['status'] in _statuses.STATUSES else _e(a['status']),
-                            _e(a['structures']), _e(_fr_date(a['password_expires_on'])),
-                            _e(a['days_left']), _e(a['detail'])))
-        body.append('</tbody></table></div></section>\n')
-
-    if contact_pages:
-        body.append('<section id="contacts"><h2>Pages par contact</h2><p>Une page par contact, '
-                    'prête à envoyer, avec seulement ses structures et ce qu\'il doit faire.</p><ul>')
-        for contact, relpath in sorted(contact_pages.items()):
-            body.append('<li><a href="%s">%s</a></li>' % (_e(relpath), _e(contact or '(sans contact)')))
-        body.append('</ul></section>\n')
-    body.append('</main>\n<footer>Fichiers du rapport : <a href="report.csv">report.csv</a> (tableur), '
-                '<a href="report.json">report.json</a>, <a href="changes.html">changes.html</a>. '
-                'Généré par chorus.corail.</footer>\n')
-    return _page('%s (%s)' % (title, _fr_datetime(report['generated_at'])), ''.join(body), _REPORT_JS)
+# Contacts
 
 
 def contact_slug(contact):
@@ -873,120 +550,24 @@ def contact_files(report):
     return names
 
 
-def render_contact_html(report, contact):
-    """One page for one contact: only their structures, what to do first, ready to send."""
-    mine = [r for r in report['structures'] if (r['contact'] or '') == (contact or '')]
-    # One SIRET may be served by several servers: the contact needs it once per status.
-    by_siret = {}
-    for row in sorted(mine, key=worst_first_key):
-        by_siret.setdefault((row['siret'], row['status']), row)
-    rows = sorted(by_siret.values(), key=worst_first_key)
-    todo = [r for r in rows if is_problem(r['status'])]
-    fine = [r for r in rows if not is_problem(r['status'])]
-    who = contact or '(sans contact désigné)'
-    title = 'Chorus Pro : actions à mener'
-    body = ['<body>\n<header><h1>%s</h1>' % _e(title)]
-    body.append('<p class="meta">Destinataire : <strong>%s</strong> — vérification du %s.</p>' % (
-        _e(who), _e(_fr_datetime(report['generated_at']))))
-    if report['scope']['partial']:
-        body.append('<p class="partial">Vérification partielle : seules les structures listées ici ont été '
-                    'vérifiées.</p>')
-    body.append('</header>\n<main>\n')
-    sirets = len(set(r['siret'] for r in rows))
-    if todo:
-        body.append('<p>Sur vos %d structure(s), <strong>%d demande(nt) une action</strong> pour que les '
-                    'factures reçues dans Chorus Pro arrivent dans Corail.</p>' % (
-                        sirets, len(set(r['siret'] for r in todo))))
-    else:
-        body.append('<p>Sur vos %d structure(s), aucune action n\'est nécessaire.</p>' % sirets)
-    for row in todo:
-        facts = ['SIRET <strong>%s</strong>' % _e(row['siret'])]
-        if row['account']:
-            facts.append('compte technique %s' % _e(row['account']))
-        if row['password_expires_on']:
-            facts.append('mot de passe valable jusqu\'au %s' % _e(_fr_date(row['password_expires_on'])))
-        body.append('<section class="struct sev-%s" data-siret="%s" data-status="%s"><h2>%s</h2><p>%s — %s</p>'
-                    '<div class="todo">%s</div></section>\n' % (
-                        row['severity'], _e(row['siret']), _e(row['status']), _e(row['name'] or row['siret']),
-                        _badge(row['status']), ', '.join(facts), remediation_html(row['remediation'])))
-    if fine:
-        body.append('<h2>Structures sans action à mener</h2><table><thead><tr><th>Structure</th><th>SIRET</th>'
-                    '<th>Statut</th><th>Expiration du mot de passe</th></tr></thead><tbody>')
-        for row in fine:
-            body.append('<tr class="sev-%s" data-siret="%s" data-status="%s"><td>%s</td><td class="siret">%s</td>'
-                        '<td>%s</td><td class="num">%s</td></tr>' % (
-                            row['severity'], _e(row['siret']), _e(row['status']), _e(row['name']),
-                            _e(row['siret']), _badge(row['status']), _e(_fr_date(row['password_expires_on']))))
-        body.append('</tbody></table>\n')
-    body.append('</main>\n<footer>Document établi automatiquement par votre intégrateur à partir de '
-                'l\'état de Chorus Pro.</footer>\n')
-    return _page('%s — %s' % (title, who), ''.join(body))
-
-
-def _change_table(items, with_previous):
-    if not items:
-        return '<p>Aucun.</p>'
-    out = ['<table><thead><tr><th>Serveur</th><th>SIRET</th><th>Structure</th><th>Contact</th><th>Statut</th>']
-    if with_previous:
-        out.append('<th>Statut précédent</th>')
-    out.append('<th>Depuis</th></tr></thead><tbody>')
-    for e in items:
-        status_cell = _badge(e['status']) if e['status'] in _statuses.STATUSES else 'non vérifiée'
-        out.append('<tr data-siret="%s"><td>%s</td><td class="siret">%s</td><td>%s</td><td>%s</td><td>%s</td>' % (
-            _e(e['siret']), _e(e['host']), _e(e['siret']), _e(e['name']), _e(e['contact']), status_cell))
-        if with_previous:
-            out.append('<td>%s</td>' % (_badge(e['previous_status'])
-                                        if e['previous_status'] in _statuses.STATUSES else '—'))
-        out.append('<td>%s</td></tr>' % _e(_fr_datetime(e['since'])))
-    out.append('</tbody></table>')
-    return ''.join(out)
-
-
-def render_changes_html(changes):
-    title = 'Chorus Pro : changements depuis le rapport précédent'
-    body = ['<body>\n<header><h1>%s</h1>' % _e(title)]
-    if changes.get('previous'):
-        body.append('<p class="meta">Rapport du %s comparé à celui du %s.</p>' % (
-            _e(_fr_datetime(changes['generated_at'])), _e(_fr_datetime(changes['previous']['generated_at']))))
-    else:
-        body.append('<p class="meta">Premier rapport de ce dossier (%s) : tous les problèmes sont nouveaux.</p>'
-                    % _e(_fr_datetime(changes['generated_at'])))
-    body.append('</header>\n<main>\n')
-    sections = (
-        ('new', 'Nouveaux problèmes', False),
-        ('changed', 'Problèmes qui ont changé de nature', True),
-        ('recurring', 'Problèmes persistants', False),
-        ('fixed', 'Problèmes corrigés', True),
-        ('not_rechecked', 'Problèmes non revérifiés cette fois (hors périmètre ou non vérifiés en ligne)', True),
-    )
-    for key, heading, with_previous in sections:
-        body.append('<section id="%s"><h2>%s (%d)</h2>%s</section>\n' % (
-            key, _e(heading), changes['counts'][key], _change_table(changes['changes'][key], with_previous)))
-    body.append('</main>\n<footer><a href="report.html">Retour au rapport</a></footer>\n')
-    return _page(title, ''.join(body))
-
 
 # --------------------------------------------------------------------------------------------
 # Files
 
 
 def _mkdir_private(path):
-    os.mkdir(path, 0o700)
-    os.chmod(path, 0o700)  # mkdir's mode goes through the umask
+    os.mkdir(path, _writer.PRIVATE_DIR)
+    os.chmod(path, _writer.PRIVATE_DIR)  # mkdir's mode goes through the umask
 
 
 def _write_private(path, data):
+    """A new report file, 0600, through the one writer (temporary file, then one rename)."""
     if isinstance(data, str):
         data = data.encode('utf-8')
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.fchmod(fd, 0o600)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-    finally:
-        os.close(fd)
+        _writer.write(_writer.read(path), data, secret=True)
+    except _writer.WriteError as exc:
+        raise ReportError(str(exc))
 
 
 def _load_json(path):
@@ -1048,8 +629,13 @@ def prepare(result, scope=None, report_dir=None, generated_at=None):
     return report, changes, contact_files(report)
 
 
-def write_report(report_dir, result, scope=None, generated_at=None):
-    """Write one report folder and point ``latest`` at it. Returns (report, changes, paths)."""
+def write_report(report_dir, result, scope=None, generated_at=None, render=None):
+    """Write one report folder and point ``latest`` at it. Returns (report, changes, paths).
+
+    ``render(report, changes, contact_links)`` returns the HTML pages, ``{'report': text,
+    'changes': text, 'contacts': {contact: text}}`` (plugins/plugin_utils/_report_html.py);
+    without it only the data files are written.
+    """
     generated_at = generated_at or now_utc()
     report_dir = os.path.abspath(report_dir)
     build_report(result, scope, generated_at)  # refuse a bad result before creating anything
@@ -1061,6 +647,9 @@ def write_report(report_dir, result, scope=None, generated_at=None):
             if exc.errno != errno.EEXIST:
                 raise ReportError('report_dir %s: cannot create it (%s)' % (report_dir, exc.strerror))
     report, changes, contacts = prepare(result, scope, report_dir, generated_at)
+    contact_links = dict((contact, 'contacts/' + filename) for contact, filename in contacts.items())
+    # Rendered before the folder exists: a template error leaves no half report behind.
+    pages = render(report, changes, contact_links) if render else {}
 
     base = folder_name(generated_at)
     name, n = base, 2
@@ -1076,24 +665,25 @@ def write_report(report_dir, result, scope=None, generated_at=None):
             n += 1
     _mkdir_private(os.path.join(folder, 'contacts'))
 
-    contact_links = dict((contact, 'contacts/' + filename) for contact, filename in contacts.items())
     paths = {
         'folder': folder,
         'latest': os.path.join(report_dir, LATEST),
         'json': os.path.join(folder, 'report.json'),
         'csv': os.path.join(folder, 'report.csv'),
-        'html': os.path.join(folder, 'report.html'),
         'changes_json': os.path.join(folder, 'changes.json'),
-        'changes_html': os.path.join(folder, 'changes.html'),
-        'contacts': dict((contact, os.path.join(folder, rel)) for contact, rel in contact_links.items()),
     }
     _write_private(paths['json'], json_bytes(report))
     _write_private(paths['csv'], render_csv(report))
     _write_private(paths['changes_json'], json_bytes(changes))
-    _write_private(paths['changes_html'], render_changes_html(changes))
-    for contact, filename in contacts.items():
-        _write_private(os.path.join(folder, 'contacts', filename), render_contact_html(report, contact))
-    # Last, so that a report.html on disk means the folder is complete.
-    _write_private(paths['html'], render_html(report, changes, contact_links))
+    if pages:
+        paths['changes_html'] = os.path.join(folder, 'changes.html')
+        _write_private(paths['changes_html'], pages['changes'])
+        paths['contacts'] = {}
+        for contact, rel in contact_links.items():
+            paths['contacts'][contact] = os.path.join(folder, rel)
+            _write_private(paths['contacts'][contact], pages['contacts'][contact])
+        # Last, so that a report.html on disk means the folder is complete.
+        paths['html'] = os.path.join(folder, 'report.html')
+        _write_private(paths['html'], pages['report'])
     _point_latest(report_dir, name)
     return report, changes, paths

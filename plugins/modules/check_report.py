@@ -27,14 +27,29 @@ description:
   - Statuses, French labels and remediation texts come from the collection's one status vocabulary.
   - Reports name accounts and structures, never a password, secret or token; folders are created
     C(0700) and files C(0600).
-  - Runs on the controller; the M(chorus.corail.check) role calls it once per run.
+  - The HTML pages are Jinja2 templates shipped with the collection (C(templates/reports/)), rendered
+    on the controller with autoescape on; O(templates_dir) replaces any of them by the integrator's own.
+    C(report.html) opens with "Actions à mener": one line per cause (a PISTE application refused, a
+    technical account rejected, expired or expiring, a raccordement to create, a setting to fix), with
+    the structures and servers one action unblocks, the most useful first; the per-structure table
+    follows. C(report.json) holds the same list as C(actions).
+  - Contact pages are for mairies: French only, dates in French, times in Europe/Paris, no technical
+    detail and no command; a password expiry computed from C(password_changed_on) reads "estimée".
+  - Runs on the controller through its action plugin, whatever C(delegate_to) says; the
+    M(chorus.corail.check) role calls it once per run.
 options:
   result:
     description:
       - The whole registered result of M(chorus.corail.credentials_info) (C(structures), C(accounts),
         C(api_calls)).
+      - Exactly one of O(result) and O(result_file) is required.
     type: dict
-    required: true
+  result_file:
+    description:
+      - The file M(chorus.corail.credentials_info) wrote with its O(chorus.corail.credentials_info#module:result_file)
+        option, read instead of O(result) and deleted once read. For thousands of structures: the result
+        then goes through no Ansible process (docs/performance.md).
+    type: path
   scope:
     description: What the run covered; every report states it, so that a partial report never looks complete.
     type: dict
@@ -73,6 +88,36 @@ options:
     description: How many problems, worst first, the RV(summary) lists.
     type: int
     default: 10
+  templates_dir:
+    description:
+      - A folder of the integrator's own report templates, searched before the collection's
+        (C(report.html.j2), C(contact.html.j2), C(changes.html.j2) and their parts C(_base.html.j2),
+        C(_macros.html.j2), C(_style.css), C(_report.js)). A file missing there comes from the collection;
+        C({% extends "builtin/report.html.j2" %}) reaches the collection's own page.
+      - Templates run in Jinja2's sandbox with autoescape on; each page receives one variable, C(page).
+      - The role sets it from C(chorus_report_templates_dir).
+    type: path
+    version_added: 0.2.0
+  integrator:
+    description:
+      - Who the mairies call: shown at the top of every contact page. The role sets it from
+        C(chorus_report_integrator).
+    type: dict
+    default: {}
+    version_added: 0.2.0
+    suboptions:
+      name:
+        description: The integrator's name.
+        type: str
+      email:
+        description: An e-mail address for the mairies.
+        type: str
+      phone:
+        description: A phone number for the mairies.
+        type: str
+      text:
+        description: A free text (opening hours, how to send a password safely...).
+        type: str
 extends_documentation_fragment:
   - chorus.corail.attributes
 attributes:
@@ -110,9 +155,20 @@ EXAMPLES = r"""
       failed_before: "{{ ansible_play_hosts_all | difference(ansible_play_hosts) }}"
     report_dir: /var/lib/chorus-corail/reports
     fail_on: [missing_account, account_rejected, password_expired]
-  delegate_to: localhost
+    integrator:
+      name: Service informatique du syndicat mixte
+      email: support-corail@syndicat.example
+      phone: 05 59 00 00 00
+      text: Du lundi au vendredi, de 9 h à 17 h.
   run_once: true
   register: report
+
+- name: Same, with the integrator's own page layout (report.html.j2 and friends in that folder)
+  chorus.corail.check_report:
+    result: "{{ check }}"
+    report_dir: /var/lib/chorus-corail/reports
+    templates_dir: "{{ inventory_dir }}/report-templates"
+  run_once: true
 
 - name: Show where it is
   ansible.builtin.debug:
@@ -175,6 +231,23 @@ total:
   returned: always
   type: int
   sample: 120
+actions:
+  description:
+    - The "Actions à mener" of the report, one per cause, the one fixing the most structures first
+      (also in C(report.json)). C(action_by) is C(gestionnaire) or C(integrator).
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  sample:
+    - kind: piste_app_refused
+      subject: CORAIL_PAU
+      action_by: integrator
+      label: Corriger les identifiants de l'application PISTE CORAIL_PAU
+      structures: ['21640445500017', '21640102200012']
+      hosts: [corail01]
+      statuses: [piste_auth_failed]
+      count: 2
 counts:
   description: Structures per status, every status of the vocabulary included; adds up to RV(total).
   returned: always
@@ -213,52 +286,42 @@ failed_hosts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.chorus.corail.plugins.module_utils import _report
 from ansible_collections.chorus.corail.plugins.module_utils._statuses import STATUSES
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            result=dict(type='dict', required=True),
-            scope=dict(type='dict', default={}, options=dict(
-                limit=dict(type='str', default='none'),
-                hosts=dict(type='list', elements='str', default=[]),
-                failed_before=dict(type='list', elements='str', default=[]),
-            )),
-            report_dir=dict(type='path', required=True),
-            fail_on=dict(type='list', elements='str', default=[], choices=list(STATUSES)),
-            summary_limit=dict(type='int', default=10),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    try:
-        if module.check_mode:
-            report, changes, dummy = _report.prepare(params['result'], params['scope'], params['report_dir'])
-            paths = {}
-        else:
-            report, changes, paths = _report.write_report(params['report_dir'], params['result'], params['scope'])
-    except _report.ReportError as exc:
-        module.fail_json(msg=str(exc))
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='report_dir %s: %s' % (params['report_dir'], exc))
+# result (registered) or result_file (written by credentials_info's result_file), never both.
+ARGUMENT_RULES = dict(mutually_exclusive=[('result', 'result_file')], required_one_of=[('result', 'result_file')])
 
-    failed_statuses, failed_hosts = _report.failing(report, params['fail_on'])
-    module.exit_json(
-        changed=True,  # a new report folder is (or, in check mode, would be) written
-        report_dir=paths.pop('folder', None),
-        latest=paths.pop('latest', None),
-        paths=paths,
-        generated_at=report['generated_at'],
-        total=report['total'],
-        counts=report['counts'],
-        scope=dict((k, v) for k, v in report['scope'].items() if k != 'hosts'),
-        changes=changes['counts'],
-        summary=_report.summary_lines(report, changes, params['summary_limit']),
-        failed_statuses=failed_statuses,
-        failed_hosts=failed_hosts,
+
+def argument_spec():
+    """The options, shared with the action plugin that does the work on the controller."""
+    return dict(
+        result=dict(type='dict'),
+        result_file=dict(type='path'),
+        scope=dict(type='dict', default={}, options=dict(
+            limit=dict(type='str', default='none'),
+            hosts=dict(type='list', elements='str', default=[]),
+            failed_before=dict(type='list', elements='str', default=[]),
+        )),
+        report_dir=dict(type='path', required=True),
+        fail_on=dict(type='list', elements='str', default=[], choices=list(STATUSES)),
+        summary_limit=dict(type='int', default=10),
+        templates_dir=dict(type='path'),
+        integrator=dict(type='dict', default={}, options=dict(
+            name=dict(type='str'),
+            email=dict(type='str'),
+            phone=dict(type='str'),
+            text=dict(type='str'),
+        )),
     )
+
+
+def main():
+    # The reports are rendered from the collection's templates, on the controller: the action
+    # plugin of the same name does it. Reaching this code means it was bypassed.
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **ARGUMENT_RULES)
+    module.fail_json(msg='chorus.corail.check_report runs on the controller through its action plugin; '
+                         'call it as a task (chorus.corail.check_report), not as a module file')
 
 
 if __name__ == '__main__':

@@ -173,11 +173,16 @@ def test_missing_account_in_every_format(world):
     for siret in missing:
         assert re.search(r'data-status="missing_account" data-contact="[^"]*"><td>[^<]*</td><td class="siret">%s<'
                          % siret, html)
-        assert '(SIRET %s) doit en créer un dans Chorus Pro' % siret in html  # the vocabulary's remediation
+        # one action per missing account, in "Actions à mener"
+        assert re.search(r'data-kind="missing_account" data-subject="%s" data-count="1"' % siret, html)
         contact = [r['contact'] for r in report['structures'] if r['siret'] == siret][0]
         page = open(os.path.join(world.folder, 'contacts', rp.contact_slug(contact) + '.html'),
                     encoding='utf-8').read()
         assert 'data-siret="%s" data-status="missing_account"' % siret in page
+    # the vocabulary's steps, written once for every missing account (on the first one's action)
+    assert html.count('doit en créer un dans Chorus Pro') == 1
+    assert '(SIRET %s) doit en créer un dans Chorus Pro' % sorted(
+        missing, key=lambda s: [a['subject'] for a in report['actions']].index(s))[0] in html
     changes = load(world.folder, 'changes.json')
     assert set(missing) <= set(e['siret'] for e in changes['changes']['new'] if e['status'] == 'missing_account')
     assert 'ERROR missing_account' in world.run.stdout

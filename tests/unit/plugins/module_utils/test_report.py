@@ -12,63 +12,15 @@ import json
 import os
 import re
 import stat
+import sys
 
 import pytest
 
 from ansible_collections.chorus.corail.plugins.module_utils import _report as rp
 from ansible_collections.chorus.corail.plugins.module_utils import _statuses as st
 
-T0 = datetime.datetime(2025, 3, 1, 2, 0, 0, tzinfo=datetime.timezone.utc)
-T1 = T0 + datetime.timedelta(days=1)
-T2 = T0 + datetime.timedelta(days=2)
-
-SECRET = 'S3cr3t-P@ssw0rd-never-shown'
-
-
-def entry(host, siret, status, **kw):
-    """One credentials_info structure entry (the shape of docs/internals.md)."""
-    base = {
-        'host': host, 'siret': siret, 'name': 'Commune %s' % siret[-4:], 'account': 'TECH_1_a@cpro.fr',
-        'piste_app': 'corail-prod', 'environment': 'production', 'contact': 'dgs@mairie.fr',
-        'service_code': None, 'status': status, 'warnings': [], 'detail': 'detail of %s' % status,
-        'remediation': st.remediation(status, siret=siret, account='TECH_1_a@cpro.fr', piste_app='corail-prod',
-                                      environment='production', detail='detail of %s' % status),
-        'id_structure_cpp': 1000 + int(siret[-4:]), 'designation': 'COMMUNE', 'password_expires_on': '2025-12-31',
-        'days_left': 305,
-    }
-    base.update(kw)
-    return base
-
-
-def result_of(entries, accounts=None):
-    by_host = {}
-    for e in entries:
-        by_host.setdefault(e['host'], []).append(e)
-    counts = dict((s, 0) for s in st.STATUSES)
-    for e in entries:
-        counts[e['status']] += 1
-    return {'changed': False, 'structures': entries, 'by_host': by_host, 'counts': counts,
-            'accounts': accounts if accounts is not None else [
-                {'login': 'TECH_1_a@cpro.fr', 'environment': 'production', 'piste_app': 'corail-prod',
-                 'status': 'ok', 'structures': len(entries), 'password_expires_on': '2025-12-31',
-                 'days_left': 305, 'detail': 'account accepted'}],
-            'api_calls': {'/api/oauth/token': 1, 'cpro/transverses/v1/recuperer/tauxtva': 1}}
-
-
-def sample():
-    return result_of([
-        entry('srv01', '21750001600019', 'ok', name='Ville de Paris'),
-        entry('srv01', '21690123100011', 'missing_account', account=None, name='Ville de Lyon',
-              remediation=None, contact='maire@lyon.fr', password_expires_on=None, days_left=None,
-              id_structure_cpp=None),
-        entry('srv02', '21130055300016', 'access_forbidden', name='Ville de Marseille', contact='maire@lyon.fr'),
-        entry('srv02', '21310555400017', 'password_expiring', name='Ville de Toulouse', days_left=12,
-              password_expires_on='2025-03-13', contact=''),
-        entry('srv03', '21330063500017', 'not_attached', name='Ville de Bordeaux', warnings=['password_expiring']),
-    ])
-
-
-SCOPE = {'limit': 'none', 'hosts': ['srv01', 'srv02', 'srv03', 'srv04'], 'failed_before': []}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from report_samples import SCOPE, SECRET, T0, T1, T2, entry, result_of, sample  # noqa: E402,F401  pylint: disable=wrong-import-position
 
 
 # ---------------------------------------------------------------- rows, counts, scope
@@ -89,14 +41,6 @@ def test_counts_cover_every_status_and_add_up():
     assert sum(report['counts'].values()) == report['total'] == 5
     assert report['counts']['missing_account'] == 1
     assert report['counts']['unchecked'] == 0
-
-
-def test_report_json_states_its_schema_version(tmp_path):
-    report, dummy, paths = rp.write_report(str(tmp_path), sample(), SCOPE, T0)
-    with open(paths['json'], 'rb') as handle:
-        written = json.loads(handle.read().decode('utf-8'))
-    assert written['schema_version'] == rp.SCHEMA_VERSION == 1
-    assert list(written)[0] == 'schema_version'
 
 
 def test_remediation_comes_from_the_vocabulary_when_missing():
@@ -123,17 +67,6 @@ def test_unknown_status_names_the_structure():
 def test_bad_results_are_refused_with_a_reason(bad, words):
     with pytest.raises(rp.ReportError, match=re.escape(words)):
         rp.build_report(bad, SCOPE, T0)
-
-
-def test_nothing_outside_the_row_fields_reaches_the_report():
-    res = sample()
-    res['structures'][0]['password'] = SECRET
-    res['structures'][0]['client_secret'] = SECRET
-    res['accounts'][0]['password'] = SECRET
-    report = rp.build_report(res, SCOPE, T0)
-    blob = rp.json_bytes(report).decode('utf-8') + rp.render_csv(report).decode('utf-8-sig') + rp.render_html(report)
-    blob += ''.join(rp.render_contact_html(report, c) for c in rp.contact_files(report))
-    assert SECRET not in blob
 
 
 @pytest.mark.parametrize('scope, limit, partial', [
@@ -239,105 +172,7 @@ def test_negative_days_left_stays_a_number():
 
 # ---------------------------------------------------------------- HTML
 
-def test_html_is_self_contained():
-    page = rp.render_html(rp.build_report(sample(), SCOPE, T0))
-    assert page.startswith('<!DOCTYPE html>')
-    for forbidden in ('<link', ' src=', 'url(', '@import', '<iframe', '<img'):
-        assert forbidden not in page
-    assert '<script>' in page and '<style>' in page
-
-
-def test_html_counts_every_status_at_the_top():
-    report = rp.build_report(sample(), SCOPE, T0)
-    page = rp.render_html(report)
-    for status in st.STATUSES:
-        assert 'data-status="%s" data-count="%d"' % (status, report['counts'][status]) in page
-    assert page.index('id="counts"') < page.index('id="structures"')
-
-
-def test_html_rows_carry_filters_colours_and_remediation():
-    report = rp.build_report(sample(), SCOPE, T0)
-    page = rp.render_html(report)
-    rows = re.findall(r'<tr class="sev-(\w+)" data-host="([^"]*)" data-status="(\w+)" data-contact="([^"]*)">', page)
-    assert len(rows) == 5
-    for severity, _host, status, _contact in rows:
-        assert severity == st.SEVERITY[status]
-    assert [r[2] for r in rows][0] == 'missing_account'  # worst first
-    assert ('warning', 'srv02', 'password_expiring', '__none__') in rows
-    for status in ('missing_account', 'access_forbidden', 'not_attached'):
-        assert st.LABELS[status] in page
-    # the remediation texts of the vocabulary, steps as a list
-    assert "<li>se connecter à Chorus Pro (<a href=\"https://chorus-pro.gouv.fr\">https://chorus-pro.gouv.fr</a>)</li>" in page
-    assert 'Raccordement EDI et API' in page
-    for severity, (background, text) in rp.SEVERITY_COLOURS.items():
-        assert '.sev-%s { background: %s; color: %s; }' % (severity, background, text) in page
-
-
-def test_html_filters_offer_every_server_status_and_contact():
-    page = rp.render_html(rp.build_report(sample(), SCOPE, T0))
-    host_select = re.search(r'<select id="f-host">(.*?)</select>', page).group(1)
-    assert re.findall(r'value="([^"]*)"', host_select) == ['', 'srv01', 'srv02', 'srv03']
-    status_select = re.search(r'<select id="f-status">(.*?)</select>', page).group(1)
-    assert re.findall(r'value="([^"]*)"', status_select) == [
-        '', 'missing_account', 'access_forbidden', 'not_attached', 'password_expiring', 'ok']
-    contact_select = re.search(r'<select id="f-contact">(.*?)</select>', page).group(1)
-    assert re.findall(r'value="([^"]*)"', contact_select) == ['', '__none__', 'dgs@mairie.fr', 'maire@lyon.fr']
-
-
-def test_html_escapes_inventory_text():
-    res = result_of([entry('srv01', '21750001600019', 'ok', name='<script>alert(1)</script>', contact='"><b>x')])
-    page = rp.render_html(rp.build_report(res, SCOPE, T0))
-    assert '<script>alert(1)</script>' not in page
-    assert '&lt;script&gt;alert(1)&lt;/script&gt;' in page
-    assert '"><b>x' not in page
-
-
-def test_html_says_partial_scope():
-    full = rp.render_html(rp.build_report(sample(), SCOPE, T0))
-    assert 'id="partial"' not in full
-    part = rp.render_html(rp.build_report(sample(), dict(SCOPE, limit='srv01'), T0))
-    assert 'id="partial"' in part and 'Rapport partiel' in part and '--limit srv01' in part
-
-
-def test_remediation_html_numbered_steps_and_plain_text():
-    html = rp.remediation_html('Intro : 1) un ; 2) deux (https://piste.gouv.fr) ; 3) trois.')
-    assert html == ('<p>Intro :</p><ol><li>un</li><li>deux (<a href="https://piste.gouv.fr">https://piste.gouv.fr</a>)'
-                    '</li><li>trois.</li></ol>')
-    assert rp.remediation_html('Rien à faire.') == '<p>Rien à faire.</p>'
-    assert rp.remediation_html('<b>') == '<p>&lt;b&gt;</p>'
-    assert rp.remediation_html(None) == ''
-
-
-def test_every_status_remediation_renders():
-    for status in st.STATUSES:
-        html = rp.remediation_html(st.remediation(status, siret='21750001600019', account='TECH_1_a@cpro.fr'))
-        assert html.startswith('<p>') or html.startswith('<ol>')
-
-
 # ---------------------------------------------------------------- contact pages
-
-def test_contact_pages_list_only_their_structures():
-    report = rp.build_report(sample(), SCOPE, T0)
-    files = rp.contact_files(report)
-    assert files == {'': 'sans-contact.html', 'dgs@mairie.fr': 'dgs-at-mairie.fr.html',
-                     'maire@lyon.fr': 'maire-at-lyon.fr.html'}
-    lyon = rp.render_contact_html(report, 'maire@lyon.fr')
-    assert sorted(re.findall(r'data-siret="(\d+)"', lyon)) == ['21130055300016', '21690123100011']
-    assert 'maire@lyon.fr' in lyon
-    assert st.LABELS['missing_account'] in lyon
-    assert '21750001600019' not in lyon and 'dgs@mairie.fr' not in lyon
-    assert 'srv01' not in lyon  # server names are the integrator's business
-    nobody = rp.render_contact_html(report, '')
-    assert re.findall(r'data-siret="(\d+)"', nobody) == ['21310555400017']
-
-
-def test_contact_page_shows_a_siret_once_even_on_two_servers():
-    res = result_of([entry('srv01', '21750001600019', 'not_attached'), entry('srv02', '21750001600019', 'not_attached'),
-                     entry('srv02', '21690123100011', 'ok')])
-    page = rp.render_contact_html(rp.build_report(res, SCOPE, T0), 'dgs@mairie.fr')
-    assert re.findall(r'data-siret="(\d+)"', page) == ['21750001600019', '21690123100011']
-    assert '1 demande(nt) une action' in page
-
 
 def test_contact_file_names_are_distinct():
     res = result_of([entry('a', '21750001600019', 'ok', contact='A B'), entry('a', '21690123100011', 'ok', contact='a-b'),
@@ -403,26 +238,16 @@ def mode(path):
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
-def test_write_report_files_modes_and_latest(tmp_path):
-    base = tmp_path / 'reports'
-    report, changes, paths = rp.write_report(str(base), sample(), SCOPE, T0)
-    folder = base / '20250301T020000Z'
-    assert paths['folder'] == str(folder)
-    assert os.readlink(str(base / 'latest')) == '20250301T020000Z'
-    assert mode(str(base)) == 0o700 and mode(str(folder)) == 0o700 and mode(str(folder / 'contacts')) == 0o700
-    for key, name in (('json', 'report.json'), ('csv', 'report.csv'), ('html', 'report.html'),
-                      ('changes_json', 'changes.json'), ('changes_html', 'changes.html')):
-        assert paths[key] == str(folder / name)
-        assert mode(paths[key]) == 0o600
-    for contact, path in paths['contacts'].items():
-        assert mode(path) == 0o600 and os.path.dirname(path) == str(folder / 'contacts')
-    on_disk = json.loads((folder / 'report.json').read_text('utf-8'))
-    assert on_disk['counts'] == report['counts'] and on_disk['scope']['limit'] == 'none'
-    assert {'generated_at', 'scope', 'counts', 'structures'} <= set(on_disk)
-    assert json.loads((folder / 'changes.json').read_text('utf-8'))['counts'] == changes['counts']
-    html = (folder / 'report.html').read_text('utf-8')
-    for rel in ('contacts/maire-at-lyon.fr.html', 'changes.html', 'report.csv'):
-        assert 'href="%s"' % rel in html
+def test_summary_shortens_long_details():
+    res = result_of([entry('srv01', '21750001600019', 'api_unavailable', detail='x' * 500)])
+    line = rp.summary_lines(rp.build_report(res, SCOPE, T0))[1]
+    assert line.endswith('x…') and len(line) < 220
+def test_report_json_states_its_schema_version(tmp_path):
+    report, dummy, paths = rp.write_report(str(tmp_path), sample(), SCOPE, T0)
+    with open(paths['json'], 'rb') as handle:
+        written = json.loads(handle.read().decode('utf-8'))
+    assert written['schema_version'] == rp.SCHEMA_VERSION == 2
+    assert list(written)[0] == 'schema_version'
 
 
 def test_existing_report_dir_keeps_its_mode(tmp_path):
@@ -431,18 +256,6 @@ def test_existing_report_dir_keeps_its_mode(tmp_path):
     os.chmod(str(base), 0o755)
     rp.write_report(str(base), sample(), SCOPE, T0)
     assert mode(str(base)) == 0o755
-
-
-def test_second_report_compares_with_latest(tmp_path):
-    base = str(tmp_path)
-    rp.write_report(base, sample(), SCOPE, T0)
-    fixed = copy.deepcopy(sample())
-    fixed['structures'][1]['status'] = 'ok'
-    report, changes, paths = rp.write_report(base, fixed, SCOPE, T1)
-    assert os.readlink(os.path.join(base, 'latest')) == '20250302T020000Z'
-    assert changes['previous'] == {'generated_at': '2025-03-01T02:00:00Z', 'folder': '20250301T020000Z'}
-    assert changes['counts']['fixed'] == 1 and changes['counts']['recurring'] == 3
-    assert '21690123100011' in open(paths['changes_html'], encoding='utf-8').read()
 
 
 def test_previous_report_found_without_latest_link(tmp_path):
@@ -483,7 +296,68 @@ def test_prepare_writes_nothing(tmp_path):
     assert changes['counts']['recurring'] == 4 and report['total'] == 5 and '' in contacts
 
 
-def test_summary_shortens_long_details():
-    res = result_of([entry('srv01', '21750001600019', 'api_unavailable', detail='x' * 500)])
-    line = rp.summary_lines(rp.build_report(res, SCOPE, T0))[1]
-    assert line.endswith('x…') and len(line) < 220
+
+
+# ---------------------------------------------------------------- causes and "Actions à mener"
+
+def test_cause_of_falls_back_on_the_status_until_the_check_gives_one():
+    assert st.cause_of({'status': 'ok'}) == ('nobody', None)
+    assert st.cause_of({'status': 'unchecked'}) == ('nobody', None)
+    assert st.cause_of({'status': 'piste_auth_failed', 'piste_app': 'APP', 'siret': 'S'}) == (
+        'integrator', {'kind': 'piste_app_refused', 'subject': 'APP'})
+    assert st.cause_of({'status': 'account_rejected', 'account': 'TECH_1_a@cpro.fr', 'siret': 'S'}) == (
+        'gestionnaire', {'kind': 'account_rejected', 'subject': 'TECH_1_a@cpro.fr'})
+    assert st.cause_of({'status': 'access_forbidden', 'siret': 'S'}) == (
+        'gestionnaire', {'kind': 'raccordement_missing', 'subject': 'S'})
+    assert st.cause_of({'status': 'api_unavailable', 'siret': 'S'})[1] == {'kind': 'api_unavailable', 'subject': 'run'}
+    # the check's own diagnosis wins
+    own = {'status': 'access_forbidden', 'siret': 'S', 'action_by': 'integrator',
+           'cause': {'kind': 'api_route', 'subject': 'APP'}}
+    assert st.cause_of(own) == ('integrator', {'kind': 'api_route', 'subject': 'APP'})
+    for status in st.STATUSES:
+        action_by, cause = st.cause_of({'status': status, 'siret': 'S', 'account': 'A', 'piste_app': 'P'})
+        assert action_by in st.ACTORS and (cause is None) == (status in ('ok', 'unchecked'))
+
+
+def test_actions_group_structures_by_cause_most_useful_first():
+    entries = [entry('srv%02d' % (i % 3), '2175000160%04d' % i, 'piste_auth_failed', piste_app='OLD') for i in range(5)]
+    entries += [entry('srv01', '21690123100011', 'account_rejected', account='TECH_1_x@cpro.fr'),
+                entry('srv02', '21690123100012', 'account_rejected', account='TECH_1_x@cpro.fr'),
+                entry('srv02', '21130055300016', 'access_forbidden'),
+                entry('srv03', '21330063500017', 'ok')]
+    report = rp.build_report(result_of(entries), SCOPE, T0)
+    actions = report['actions']
+    assert [(a['kind'], a['subject'], a['action_by'], a['count']) for a in actions] == [
+        ('piste_app_refused', 'OLD', 'integrator', 5),
+        ('account_rejected', 'TECH_1_x@cpro.fr', 'gestionnaire', 2),
+        ('raccordement_missing', '21130055300016', 'gestionnaire', 1)]
+    assert actions[0]['hosts'] == ['srv00', 'srv01', 'srv02'] and len(actions[0]['structures']) == 5
+    assert actions[1]['structures'] == ['21690123100011', '21690123100012']
+    assert "l'application PISTE OLD" in actions[0]['label']
+    assert list(report)[:1] == ['schema_version'] and 'actions' in report
+    row = report['structures'][-1]
+    assert row['action_by'] == 'nobody' and row['cause'] is None and row['cause_detail_fr'] is None
+
+
+def test_expiry_source_from_the_check_or_its_detail():
+    assert rp.expiry_source({'password_expires_on': '2028-01-30', 'password_expiry_source': 'api'}) == 'api'
+    assert rp.expiry_source({'password_expires_on': '2028-01-30',
+                             'detail': 'password expires on 2028-01-30 (424 days left; from password_changed_on + 424 days)'}) == 'estimated'
+    assert rp.expiry_source({'password_expires_on': '2028-01-30',
+                             'detail': 'password expires on 2028-01-30 (3 days left; from API dateExpirationMotPasseCompteTech)'}) == 'api'
+    assert rp.expiry_source({'password_expires_on': None, 'detail': 'from password_changed_on'}) is None
+
+
+def test_csv_has_the_cause_in_two_columns():
+    report = rp.build_report(sample(), SCOPE, T0)
+    rows = read_csv(rp.render_csv(report))
+    lyon = [r for r in rows if rp.csv_cell_value(r['siret']) == '21690123100011'][0]
+    assert lyon['cause_kind'] == 'missing_account' and lyon['cause_subject'] == '21690123100011'
+    assert lyon['action_by'] == 'gestionnaire'
+
+
+def test_gestionnaire_remediation_has_no_command():
+    for status in st.STATUSES:
+        text = st.remediation(status, audience='gestionnaire', siret='S', account='A')
+        assert 'ansible-playbook' not in text
+    assert 'ansible-playbook chorus.corail.renew' in st.remediation('password_expired', account='A')

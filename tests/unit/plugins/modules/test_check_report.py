@@ -1,92 +1,20 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""check_report's module file documents the task; its action plugin does the work (tests/unit/plugins/action)."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import os
-
 from ansible_collections.chorus.corail.plugins.modules import check_report
-from ansible_collections.chorus.corail.plugins.module_utils import _statuses as st
 
 from .module_runner import run_module
 
 
-def entry(host, siret, status, contact='dgs@mairie.fr'):
-    return {'host': host, 'siret': siret, 'name': 'Commune %s' % siret, 'account': 'TECH_1_a@cpro.fr',
-            'piste_app': 'corail', 'environment': 'qualification', 'contact': contact, 'service_code': None,
-            'status': status, 'warnings': [], 'detail': 'd', 'remediation': st.remediation(status, siret=siret),
-            'id_structure_cpp': 1, 'designation': 'X', 'password_expires_on': '2026-01-01', 'days_left': 300}
+def test_the_module_file_alone_says_it_needs_its_action_plugin(capsys):
+    out = run_module(check_report, {'result': {'structures': []}, 'report_dir': '/nonexistent'}, capsys)[0]
+    assert out['failed'] and 'action plugin' in out['msg']
 
 
-RESULT = {
-    'changed': False,
-    'structures': [entry('srv01', '21750001600019', 'ok'), entry('srv01', '21690123100011', 'missing_account'),
-                   entry('srv02', '21130055300016', 'not_attached', contact='')],
-    'accounts': [], 'api_calls': {'token': 1},
-}
-
-
-def run(capsys, args, check_mode=False):
-    return run_module(check_report, args, capsys, check_mode=check_mode)[0]
-
-
-def test_writes_the_report_and_returns_paths_counts_summary(tmp_path, capsys):
-    out = run(capsys, {'result': RESULT, 'report_dir': str(tmp_path / 'r'),
-                       'scope': {'limit': 'srv01,srv02', 'hosts': ['srv01', 'srv02', 'srv03'], 'failed_before': ['srv03']}})
-    assert out['changed'] is True and not out.get('failed')
-    assert os.path.isdir(out['report_dir']) and os.readlink(out['latest']) == os.path.basename(out['report_dir'])
-    for key in ('json', 'csv', 'html', 'changes_json', 'changes_html'):
-        assert os.path.isfile(out['paths'][key])
-    assert set(out['paths']['contacts']) == {'', 'dgs@mairie.fr'}
-    assert out['total'] == 3 and out['counts']['missing_account'] == 1 and sum(out['counts'].values()) == 3
-    assert out['scope']['limit'] == 'srv01,srv02' and out['scope']['failed_before'] == ['srv03']
-    assert out['scope']['partial'] is True and 'hosts' not in out['scope']
-    assert out['summary'][0].startswith('Chorus Pro check: 3 structure(s)')
-    assert out['summary'][1].startswith('PARTIAL')
-    assert out['summary'][2].startswith('ERROR missing_account 21690123100011')
-    assert out['failed_statuses'] == [] and out['failed_hosts'] == {}
-    assert out['changes'] == {'new': 2, 'changed': 0, 'recurring': 0, 'fixed': 0, 'not_rechecked': 0}
-    on_disk = json.load(open(out['paths']['json'], encoding='utf-8'))
-    assert on_disk['scope']['hosts'] == ['srv01', 'srv02', 'srv03']
-
-
-def test_fail_on_reports_statuses_and_hosts(tmp_path, capsys):
-    out = run(capsys, {'result': RESULT, 'report_dir': str(tmp_path), 'fail_on': ['not_attached', 'missing_account', 'password_expired']})
-    assert out['failed_statuses'] == ['missing_account', 'not_attached']
-    assert out['failed_hosts'] == {'srv01': ['21690123100011'], 'srv02': ['21130055300016']}
-    assert not out.get('failed')  # the role decides which hosts fail
-
-
-def test_check_mode_writes_nothing(tmp_path, capsys):
-    out = run(capsys, {'result': RESULT, 'report_dir': str(tmp_path / 'r')}, check_mode=True)
-    assert not (tmp_path / 'r').exists()
-    assert out['paths'] == {} and out['report_dir'] is None
-    assert out['counts']['not_attached'] == 1 and out['summary']
-
-
-def test_second_run_counts_changes(tmp_path, capsys):
-    run(capsys, {'result': RESULT, 'report_dir': str(tmp_path)})
-    fixed = json.loads(json.dumps(RESULT))
-    fixed['structures'][1]['status'] = 'ok'
-    out = run(capsys, {'result': fixed, 'report_dir': str(tmp_path)})
-    assert out['changes']['fixed'] == 1 and out['changes']['recurring'] == 1
-    assert len([n for n in os.listdir(str(tmp_path)) if n != 'latest']) == 2
-
-
-def test_bad_result_fails_with_the_reason(tmp_path, capsys):
-    out = run(capsys, {'result': {'structures': [{'siret': '21750001600019', 'status': 'bogus'}]}, 'report_dir': str(tmp_path)})
-    assert out['failed'] and '21750001600019' in out['msg'] and 'bogus' in out['msg']
-
-
-def test_unknown_fail_on_status_is_refused(tmp_path, capsys):
-    out = run(capsys, {'result': RESULT, 'report_dir': str(tmp_path), 'fail_on': ['bad_status']})
+def test_the_options_are_validated_first(capsys):
+    out = run_module(check_report, {'result': {}, 'report_dir': '/x', 'fail_on': ['bogus']}, capsys)[0]
     assert out['failed'] and 'fail_on' in out['msg']
-
-
-def test_unwritable_report_dir_fails_cleanly(tmp_path, capsys):
-    blocker = tmp_path / 'file'
-    blocker.write_text('x')
-    out = run(capsys, {'result': RESULT, 'report_dir': str(blocker / 'reports')})
-    assert out['failed'] and str(blocker) in out['msg']
