@@ -9,7 +9,8 @@
 ``plan_drift`` reads a plan of ``_corail_config`` (the module's check mode, or the Windows action
 plugin's plan on the controller) and names, per SIRET, the fields a deployment would change. Only
 field names leave the server: never a value read from the file, nor anything derived from a secret
-(no hash, no length). ``merge`` turns that into the ``config_drift`` warning of the check's entries.
+(no hash, no length). ``merge`` turns that into the ``config_drift`` warning of the check's entries, and ``mark_left_out``
+says which structures a deployment of the same run left out.
 Pure Python, no Ansible import.
 """
 
@@ -124,3 +125,20 @@ def merge(result, answers):
     out = dict(result, structures=entries)
     out['drift'] = {'hosts_checked': len(checked), 'hosts_unreadable': sorted(unreadable), 'structures': drifting}
     return out
+
+
+def mark_left_out(result, left_out):
+    """A copy of ``result`` whose entries a deployment left out carry ``left_out`` (the reason).
+
+    ``left_out`` lists ``{host, siret, reason}`` (the deploy role's ``corail_deploy_left_out`` of each
+    host, gathered by the rollout); the result gains ``left_out``, how many structures were.
+    """
+    if not left_out or not isinstance(result, dict) or not isinstance(result.get('structures'), list):
+        return result
+    reasons = dict(((str(item.get('host')), str(item.get('siret'))), str(item.get('reason') or ''))
+                   for item in left_out if isinstance(item, dict))
+    entries = []
+    for entry in result['structures']:
+        key = (str(entry.get('host')), str(entry.get('siret'))) if isinstance(entry, dict) else None
+        entries.append(dict(entry, left_out=reasons[key]) if key in reasons else entry)
+    return dict(result, structures=entries, left_out=len(reasons))

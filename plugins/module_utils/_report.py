@@ -44,7 +44,7 @@ SCHEMA_VERSION = 2
 ROW_FIELDS = (
     'host', 'siret', 'name', 'contact', 'service_code', 'account', 'piste_app', 'environment',
     'status', 'label', 'severity', 'warnings', 'detail', 'remediation', 'id_structure_cpp',
-    'designation', 'password_expires_on', 'days_left', 'problem_since', 'drift',
+    'designation', 'password_expires_on', 'days_left', 'problem_since', 'drift', 'left_out',
     'action_by', 'cause', 'cause_detail_fr', 'password_expiry_source',
 )
 # A spreadsheet has no dict: the cause becomes two columns.
@@ -171,6 +171,8 @@ def make_row(entry, position=0):
         'problem_since': None,
         # config_drift: the deployed fields that differ (names only, secrets marked), else null.
         'drift': [_text(f) for f in entry['drift']] if isinstance(entry.get('drift'), (list, tuple)) else None,
+        # Why a deployment of the same run (the rollout) left the structure out, else null.
+        'left_out': _text(entry.get('left_out')),
         'action_by': None,
         'cause': None,
         'cause_detail_fr': None,
@@ -309,6 +311,7 @@ def build_report(result, scope=None, generated_at=None):
         'warning_counts': dict((w, sum(1 for row in rows if w in row['warnings'])) for w in _statuses.WARNINGS),
         # chorus_check_drift: how many servers were compared (null when the drift was not checked).
         'drift': dict(result['drift']) if isinstance(result.get('drift'), dict) else None,
+        'left_out': sum(1 for row in rows if row['left_out']),
     }
 
 
@@ -426,7 +429,7 @@ def summary_lines(report, changes=None, limit=10):
         lines.append('Since %s: %d new, %d changed, %d recurring, %d fixed, %d not rechecked'
                      % (changes['previous']['generated_at'], c['new'], c['changed'], c['recurring'],
                         c['fixed'], c['not_rechecked']))
-    lines.extend(_drift_lines(report, limit))
+    lines.extend(_deployment_lines(report, limit))
     problems = sorted((r for r in report['structures'] if is_problem(r['status'])), key=worst_first_key)
     for row in problems[:max(limit, 0)]:
         text = '%s %s %s on %s (%s)' % (row['severity'].upper(), row['status'], row['siret'], row['host'],
@@ -442,15 +445,20 @@ def summary_lines(report, changes=None, limit=10):
     return lines
 
 
-def _drift_lines(report, limit):
-    """chorus_check_drift: how many servers were compared, then the first structures that drift."""
+def _deployment_lines(report, limit):
+    """What the servers have: structures a deployment left out, then the drift (chorus_check_drift)."""
+    lines = []
+    left_out = [r for r in report['structures'] if r.get('left_out')]
+    if left_out:
+        lines.append('Deployment: %d structure(s) left out, their servers keep their current settings' % len(left_out))
+        lines.extend('LEFT OUT %s on %s: %s' % (r['siret'], r['host'], r['left_out']) for r in left_out[:max(limit, 0)])
     drift = report.get('drift')
     if not drift:
-        return []
+        return lines
     rows = [r for r in report['structures'] if r.get('drift')]
-    lines = ['Config drift: %d structure(s) differ from the inventory on the %d server(s) compared%s'
-             % (len(rows), drift.get('hosts_checked', 0),
-                ('; not readable: %s' % ', '.join(drift['hosts_unreadable'][:10])) if drift.get('hosts_unreadable') else '')]
+    lines.append('Config drift: %d structure(s) differ from the inventory on the %d server(s) compared%s'
+                 % (len(rows), drift.get('hosts_checked', 0),
+                    ('; not readable: %s' % ', '.join(drift['hosts_unreadable'][:10])) if drift.get('hosts_unreadable') else ''))
     for row in rows[:max(limit, 0)]:
         lines.append('DRIFT %s on %s: %s' % (row['siret'], row['host'], ', '.join(row['drift'])))
     if len(rows) > limit:

@@ -306,3 +306,23 @@ def test_collection_installs_from_its_tarball_without_ansible_windows(tmp_path):
                        program='ansible', env=env, check=True)
     assert 'CHANGED' in proc.stdout and CLIENT_SECRET not in proc.stdout
     assert oct(os.stat(str(target)).st_mode & 0o777) == '0o600'
+
+
+def test_the_check_reports_a_password_edited_by_hand_as_config_drift(host, tmp_path):
+    """chorus_check_drift on Windows: slurp and plan on the controller, nothing written, field names only."""
+    host.local.write_bytes(codecs.BOM_UTF16_LE + UTF16_XML.encode('utf-16-le'))
+    assert changed_count(host.run())[1] == 0
+    by_hand = host.local.read_bytes().replace(PASSWORD.encode('utf-16-le'), 'Typed-by-hand-7'.encode('utf-16-le'))
+    host.local.write_bytes(by_hand)
+    host.calls()
+    host.playbook.write_text('- hosts: all\n  gather_facts: false\n  roles:\n    - chorus.corail.check\n')
+    reports = tmp_path / 'reports'
+    proc = host.run('-e', 'chorus_check_drift=true', '-e', 'chorus_check_online=false',
+                    '-e', 'chorus_check_report_dir=%s' % reports)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert [c['module'] for c in host.calls()] == ['slurp'] and host.local.read_bytes() == by_hand
+    with open(str(reports / 'latest' / 'report.json'), encoding='utf-8') as handle:
+        report = json.load(handle)
+    row, = report['structures']
+    assert row['siret'] == SIRET and 'config_drift' in row['warnings'] and row['drift'] == ['password <secret differs>']
+    assert 'Typed-by-hand-7' not in proc.stdout + proc.stderr + json.dumps(report)

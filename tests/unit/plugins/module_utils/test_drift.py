@@ -13,9 +13,8 @@ STRUCTURES = [dict(siret=PAU, account='TECH_1_pau@cpro.fr', password='pau-passwo
               dict(siret=LONS, account='TECH_1_lons@cpro.fr', password='lons-password-1')]
 
 
-def plan(original, structures=STRUCTURES, apps=APPS):
-    layout = cc.resolve_layout('ini')
-    return cc.plan('ini', original, layout, apps, structures)
+def plan(original):
+    return cc.plan('ini', original, cc.resolve_layout('ini'), APPS, STRUCTURES)
 
 
 def test_plan_drift_of_a_new_file_a_synced_file_and_a_file_edited_by_hand():
@@ -65,3 +64,11 @@ def test_merge_without_any_host_compared_returns_the_result_as_it_is():
     assert _drift.merge(result(), {'srv1': {'skipped': True}}) == result()
     assert _drift.merge(result(), {}) == result()
     assert _drift.merge({'failed': True}, {'srv1': {}}) == {'failed': True}
+
+
+def test_mark_left_out_gives_each_structure_left_out_its_reason():
+    left_out = [{'host': 'srv1', 'siret': BAD, 'reason': 'structure %s: account TECH_1_x@cpro.fr is not in chorus_accounts' % BAD}]
+    marked = _drift.mark_left_out(result(), left_out)
+    assert [e.get('left_out') for e in marked['structures']] == [None, None, left_out[0]['reason'], None, None]
+    assert marked['left_out'] == 1
+    assert _drift.mark_left_out(result(), []) == result()
