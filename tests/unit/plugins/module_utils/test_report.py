@@ -242,6 +242,8 @@ def test_summary_shortens_long_details():
     res = result_of([entry('srv01', '21750001600019', 'api_unavailable', detail='x' * 500)])
     line = rp.summary_lines(rp.build_report(res, SCOPE, T0))[1]
     assert line.endswith('x…') and len(line) < 220
+
+
 def test_report_json_states_its_schema_version(tmp_path):
     report, dummy, paths = rp.write_report(str(tmp_path), sample(), SCOPE, T0)
     with open(paths['json'], 'rb') as handle:
@@ -294,8 +296,6 @@ def test_prepare_writes_nothing(tmp_path):
     report, changes, contacts = rp.prepare(sample(), SCOPE, str(tmp_path), T1)
     assert sorted(os.listdir(str(tmp_path))) == before
     assert changes['counts']['recurring'] == 4 and report['total'] == 5 and '' in contacts
-
-
 
 
 # ---------------------------------------------------------------- causes and "Actions à mener"

@@ -173,8 +173,6 @@ def test_second_report_compares_with_latest(tmp_path):
     assert '21690123100011' in open(paths['changes_html'], encoding='utf-8').read()
 
 
-
-
 # ---------------------------------------------------------------- French, per audience
 
 ENGLISH = ('no account is set', 'HTTP 401 on', 'HTTP 403 on', 'password expires on', 'days left', 'from API',
