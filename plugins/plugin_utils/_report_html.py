@@ -121,7 +121,7 @@ def agree(count, singular, plural_form=None):
 
 
 def css_string(value):
-    """A CSS string literal (the printed page's running header), safe inside <style>."""
+    """A CSS string literal (the printed page's running header), safe inside a style element."""
     text = str(value or '')
     out = ['"']
     for char in text:

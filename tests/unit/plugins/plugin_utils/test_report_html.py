@@ -244,3 +244,17 @@ def test_report_lists_actions_before_the_table_with_one_line_per_cause():
 
 def test_print_header_is_a_safe_css_string():
     assert str(rh.css_string('a"b</style>')) == '"a\\22 b\\3c /style\\3e "'
+
+
+def test_no_python_file_of_the_collection_holds_html():
+    top = os.path.join(os.path.dirname(os.path.abspath(rh.__file__)), '..')
+    tag = re.compile(r'</?(?:html|head|body|table|thead|tbody|tr|td|th|div|span|p|a|h[1-6]|ul|ol|li|section|style|'
+                     r'script|details|summary|br|strong|footer|header|main|form|select|option)\b[^>]*>', re.I)
+    found = []
+    for folder, _dirs, names in os.walk(top):
+        for name in names:
+            if name.endswith('.py'):
+                with open(os.path.join(folder, name), encoding='utf-8') as handle:
+                    found.extend('%s: %s' % (name, m.group(0)) for m in tag.finditer(handle.read()))
+    assert not found
+    assert os.path.isfile(os.path.join(rh.BUILTIN_DIR, 'report.html.j2'))
