@@ -181,8 +181,8 @@ def test_missing_account_in_every_format(world):
         assert 'data-siret="%s" data-status="missing_account"' % siret in page
     # the vocabulary's steps, written once for every missing account (on the first one's action)
     assert html.count('doit en créer un dans Chorus Pro') == 1
-    assert '(SIRET %s) doit en créer un dans Chorus Pro' % sorted(
-        missing, key=lambda s: [a['subject'] for a in report['actions']].index(s))[0] in html
+    subjects = [a['subject'] for a in report['actions']]
+    assert '(SIRET %s) doit en créer un dans Chorus Pro' % sorted(missing, key=subjects.index)[0] in html
     changes = load(world.folder, 'changes.json')
     assert set(missing) <= set(e['siret'] for e in changes['changes']['new'] if e['status'] == 'missing_account')
     assert 'ERROR missing_account' in world.run.stdout

@@ -164,7 +164,10 @@ def test_contact_pages_are_french_and_print_on_a4_portrait(thirty):
     estimated = 0
     for name in sorted(os.listdir(folder)):
         browser.open(os.path.join(folder, name))
-        text = browser.js('document.body.innerText')
+        m = browser.js(MEASURE)
+        assert m['scrollWidth'] <= m['clientWidth'] and not m['cut'], (name, m['cut'][:3])
+        assert all(min(t['widths']) >= 90 for t in m['tables']), (name, m['tables'])
+        text = m['text']
         for words in ENGLISH:
             assert words not in text, (name, words)
         assert not ISO_DATE.search(text), (name, ISO_DATE.search(text).group(0))
@@ -176,6 +179,15 @@ def test_contact_pages_are_french_and_print_on_a4_portrait(thirty):
     pdf = print_pdf(os.path.join(folder, sorted(os.listdir(folder))[0]), str(thirty['tmp'] / 'contact.pdf'), thirty['tmp'])
     for width, height, _text in pdf_pages(pdf):
         assert (round(float(width)), round(float(height))) == A4
+
+
+def test_changes_page_reads_at_1280_px(thirty):
+    browser = thirty['browser']
+    browser.open(os.path.join(thirty['folder'], 'changes.html'))
+    m = browser.js(MEASURE)
+    assert m['scrollWidth'] <= m['clientWidth'] and not m['cut'], m['cut'][:3]
+    assert all(min(t['widths']) >= 90 for t in m['tables'])
+    assert 'Nouveaux problèmes (26)' in m['text'] and 'heure de Paris' in m['text']
 
 
 def test_no_secret_in_any_output(thirty):

@@ -6,7 +6,6 @@ __metaclass__ = type
 
 import copy
 import csv
-import datetime
 import io
 import json
 import os
@@ -20,7 +19,7 @@ from ansible_collections.chorus.corail.plugins.module_utils import _report as rp
 from ansible_collections.chorus.corail.plugins.module_utils import _statuses as st
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from report_samples import SCOPE, SECRET, T0, T1, T2, entry, result_of, sample  # noqa: E402,F401  pylint: disable=wrong-import-position
+from report_samples import SCOPE, T0, T1, T2, entry, result_of, sample  # noqa: E402  pylint: disable=wrong-import-position
 
 
 # ---------------------------------------------------------------- rows, counts, scope

@@ -5,24 +5,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import csv
-import datetime
 import html
-import io
 import json
 import os
 import re
 import stat
 import sys
 
-import pytest
-
 from ansible_collections.chorus.corail.plugins.module_utils import _report as rp
 from ansible_collections.chorus.corail.plugins.module_utils import _statuses as st
 from ansible_collections.chorus.corail.plugins.plugin_utils import _report_html as rh
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from report_samples import SCOPE, SECRET, T0, T1, T2, entry, result_of, sample  # noqa: E402,F401  pylint: disable=wrong-import-position
+from report_samples import SCOPE, SECRET, T0, T1, entry, result_of, sample  # noqa: E402  pylint: disable=wrong-import-position
 
 RENDER = rh.Renderer()
 
