@@ -221,6 +221,13 @@ def remediation_for(row, audience):
 # Page data
 
 
+def own_why(row):
+    """The cause sentence when it says more than the remediation text, which opens on the cause anyway."""
+    why = row.get('cause_detail_fr') or ''
+    generic = _statuses.CAUSE_DETAIL_FR.get((row.get('cause') or {}).get('kind'))
+    return '' if why == generic else why
+
+
 def _scope(scope):
     return {
         'limit': None if scope['limit'] == 'none' else scope['limit'],
@@ -263,6 +270,7 @@ def _action_view(action, number, rows_by_siret):
         'statuses': [_status(s) for s in action['statuses']],
         'severity': _statuses.SEVERITY[action['statuses'][0]],
         'why': first.get('cause_detail_fr') or '',
+        'own_why': own_why(first),
         'steps': steps_of(remediation_for(first, 'integrator')),
     }
 
@@ -383,9 +391,11 @@ def contact_data(report, contact, integrator=None):
     for row in rows:
         view = {
             'siret': row['siret'], 'name': row.get('name') or row['siret'], 'account': row.get('account') or '',
-            'status': _status(row['status']), 'expiry': expiry_of(row), 'why': row.get('cause_detail_fr') or '',
+            'status': _status(row['status']), 'expiry': expiry_of(row),
             'integrator_acts': row.get('action_by') == 'integrator',
         }
+        # Where the mairie has steps to follow, they open on the cause: the sentence is said once.
+        view['why'] = (row.get('cause_detail_fr') or '') if view['integrator_acts'] else own_why(row)
         if _report.is_problem(row['status']):
             view['note'] = INTEGRATOR_NOTE if view['integrator_acts'] else None
             view['steps'] = None if view['integrator_acts'] else steps_of(remediation_for(row, 'gestionnaire'))

@@ -6,6 +6,7 @@ fd 4. Enough to load a page at a given width, measure it from the DOM, switch to
 take screenshots; PDFs come from ``--print-to-pdf`` itself (see ``print_pdf``).
 """
 import base64
+import fcntl
 import json
 import os
 import select
@@ -26,8 +27,11 @@ class Browser(object):
         self._from_chrome, from_chrome_w = os.pipe()
 
         def wire():  # in the child: fd 3 reads our commands, fd 4 carries the answers
-            os.dup2(to_chrome_r, 3)
-            os.dup2(from_chrome_w, 4)
+            # Out of the way first: a pipe end may already be fd 3 or 4 (dup2 onto itself keeps close-on-exec).
+            high_r = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD, 10)
+            high_w = fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_r, 3)
+            os.dup2(high_w, 4)
 
         self.proc = subprocess.Popen(  # pylint: disable=subprocess-popen-preexec-fn
             [CHROMIUM] + FLAGS + ['--remote-debugging-pipe', '--user-data-dir=%s' % self.profile, 'about:blank'],
