@@ -45,7 +45,9 @@ def render():
         lines.append('| %d | `%s` | %s | %s | %s |' % (index, status, st.SEVERITY[status], st.LABELS[status], MEANING[status]))
     lines += ['', '## Remediation texts (French, as the reports show them)', '']
     for status in st.STATUSES:
-        lines += ['### `%s`' % status, '', st.REMEDIATION[status], '']
+        # The integrator's own steps as the integrator's report shows them (a mairie's page leaves them out).
+        text = st.REMEDIATION[status].replace('{record_renew}', st._DEFAULTS['record_renew'])
+        lines += ['### `%s`' % status, '', text.replace('{record_enroll}', st._DEFAULTS['record_enroll']), '']
     return '\n'.join(lines)
 
 

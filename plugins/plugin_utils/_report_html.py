@@ -78,25 +78,26 @@ def _paris(moment):
     return moment.astimezone(ZoneInfo(PARIS)), 'heure de Paris'
 
 
+def _day(value):
+    """The calendar day of an ISO date or date-time (a time read in Paris), or None."""
+    moment = _parse_iso(value)
+    if isinstance(moment, datetime.datetime):
+        moment = _paris(moment)[0].date()
+    return moment
+
+
 def fr_date(value):
     """``2026-12-14`` -> ``14/12/2026`` (tables)."""
-    moment = _parse_iso(value)
-    if moment is None:
-        return value or ''
-    if isinstance(moment, datetime.datetime):
-        moment = _paris(moment)[0]
-    return moment.strftime('%d/%m/%Y')
+    day = _day(value)
+    return day.strftime('%d/%m/%Y') if day else (value or '')
 
 
 def fr_long_date(value):
     """``2026-12-14`` -> ``14 décembre 2026`` (sentences; ``1er`` for the first of the month)."""
-    moment = _parse_iso(value)
-    if moment is None:
+    day = _day(value)
+    if day is None:
         return value or ''
-    if isinstance(moment, datetime.datetime):
-        moment = _paris(moment)[0]
-    day = '1er' if moment.day == 1 else str(moment.day)
-    return '%s %s %d' % (day, MONTHS[moment.month - 1], moment.year)
+    return '%s %s %d' % ('1er' if day.day == 1 else str(day.day), MONTHS[day.month - 1], day.year)
 
 
 def fr_datetime(value, long=False):
