@@ -403,14 +403,26 @@ def contact_data(report, contact, integrator=None):
             todo.append(view)
         else:
             fine.append(view)
-    todo_sirets = len(set(v['siret'] for v in todo))
+    yours = len(set(v['siret'] for v in todo if not v['integrator_acts']))
+    theirs = len(set(v['siret'] for v in todo if v['integrator_acts']))
+    parts = []
     if sirets == 1:
-        intro = ('Votre structure demande une action' if todo_sirets else
-                 "Votre structure ne demande aucune action")
+        if yours:
+            parts.append('Votre structure demande une action de votre part')
+        elif theirs:
+            parts.append('Votre structure attend une intervention de votre intégrateur')
+        else:
+            parts.append('Votre structure ne demande aucune action')
+    elif yours or theirs:
+        if yours:
+            parts.append('%d %s une action de votre part' % (yours, agree(yours, 'demande', 'demandent')))
+        if theirs:
+            parts.append('%d %s une intervention de votre intégrateur' % (theirs, agree(theirs, 'attend', 'attendent')))
+        parts[0] = 'Sur vos %d structures, %s' % (sirets, parts[0])
     else:
-        intro = 'Sur vos %d structures, %s' % (sirets, (
-            '%d %s une action' % (todo_sirets, agree(todo_sirets, 'demande', 'demandent')) if todo_sirets
-            else "aucune ne demande d'action"))
+        parts.append("Sur vos %d structures, aucune ne demande d'action" % sirets)
+    intro = ' ; '.join(parts)
+    todo_sirets = yours + theirs
     return {
         'title': 'Chorus Pro : actions à mener',
         'print_header': 'Chorus Pro — %s — vérification du %s' % (

@@ -131,7 +131,7 @@ def test_contact_page_shows_a_siret_once_even_on_two_servers():
                      entry('srv02', '21690123100011', 'ok')])
     page = RENDER.contact(rp.build_report(res, SCOPE, T0), 'dgs@mairie.fr')
     assert re.findall(r'data-siret="(\d+)"', page) == ['21750001600019', '21690123100011']
-    assert 'Sur vos 2 structures, 1 demande une action' in page
+    assert 'Sur vos 2 structures, 1 demande une action de votre part' in page
 
 
 def test_write_report_files_modes_and_latest(tmp_path):
@@ -214,7 +214,8 @@ def test_contact_pages_are_french_only_with_estimated_expiry():
     assert not ISO_DATE.search(text)
     assert '30 janvier 2028' in text and 'estimée' in text
     assert '13 mars 2025' in text
-    assert 'Sur vos 5 structures, 5 demandent une action' in text
+    assert ('Sur vos 5 structures, 4 demandent une action de votre part ; '
+            '1 attend une intervention de votre intégrateur') in text
     assert "Votre intégrateur s'en occupe" in text  # the refused PISTE application is not the mairie's job
     assert 'Raccordement EDI et API' in text
     # the integrator's report keeps the English detail, collapsed, and says the scope
