@@ -19,7 +19,8 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.chorus.corail.plugins.module_utils import _report
-from ansible_collections.chorus.corail.plugins.modules.check_report import argument_spec
+from ansible_collections.chorus.corail.plugins.module_utils._result_file import ResultFileError, read_result
+from ansible_collections.chorus.corail.plugins.modules.check_report import ARGUMENT_RULES, argument_spec
 from ansible_collections.chorus.corail.plugins.plugin_utils import _report_html
 
 
@@ -32,8 +33,13 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp  # unused, as in every action plugin since 2.5
-        validation, params = self.validate_argument_spec(argument_spec=argument_spec())
+        validation, params = self.validate_argument_spec(argument_spec=argument_spec(), **ARGUMENT_RULES)
         del validation
+        if params['result_file']:
+            try:
+                params['result'] = read_result(params['result_file'])
+            except ResultFileError as exc:
+                raise AnsibleActionFail(to_native(exc))
         try:
             renderer = _report_html.Renderer(params['templates_dir'], params['integrator'])
             if self._task.check_mode:

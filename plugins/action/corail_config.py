@@ -26,6 +26,8 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.chorus.corail.plugins.module_utils import _corail_config as cc
+from ansible_collections.chorus.corail.plugins.module_utils import _writer as writer
+from ansible_collections.chorus.corail.plugins.module_utils import _drift
 from ansible_collections.chorus.corail.plugins.module_utils._identifiers import InvalidIdentifier
 from ansible_collections.chorus.corail.plugins.modules.corail_config import argument_spec
 
@@ -110,8 +112,10 @@ class WindowsDeploy(object):
         if given:
             self.fail('%s: %s only apply to POSIX targets; on Windows the folder is left to Administrators, '
                       'SYSTEM and windows_service_account; nothing was written' % (self.path, ', '.join(given)))
-        if args['backup_keep'] < 1:
-            self.fail('backup_keep: must be 1 or more, got %d' % args['backup_keep'])
+        try:
+            writer.check_retention(args['backup_keep'], args['backup_keep_days'])
+        except writer.WriteError as exc:
+            self.fail(to_native(exc))
         if args['windows_stop_service_for_write'] and not self.service:
             self.fail('windows_stop_service_for_write: needs windows_service (corail_service_name), the service to stop')
 
@@ -125,7 +129,8 @@ class WindowsDeploy(object):
             self.fail('%s: %s; the file was left untouched' % (self.path, to_native(exc)))
 
         result = dict(changed=plan.changed, path=self.path, windows=True,
-                      structures=cc.written_structures(plan.blocks), pruned=plan.pruned_structures)
+                      structures=cc.written_structures(plan.blocks), pruned=plan.pruned_structures,
+                      drift=_drift.plan_drift(plan))
         if self.diff_mode:
             result['diff'] = cc.masked_diff(layout, plan.before, plan.after, self.path)
         if self.check_mode:

@@ -48,18 +48,33 @@ options:
     type: str
   timeout:
     description:
-      - Connect and read timeout of each HTTP request, in seconds.
+      - Deadline of each HTTP request, in seconds, from the connection to the last byte of the answer
+        (connect, headers and body together, not each socket read), so an answer that trickles in is cut at
+        the deadline and counts as a timeout. Each retry gets a new deadline.
       - If not set, the environment variable E(CHORUS_TIMEOUT) is used.
     type: int
     default: 30
   retries:
     description:
-      - How many times a request is tried again after HTTP 429, 500, 502, 503, 504, a timeout or a connection
-        error, with exponential backoff and jitter. C(Retry-After) is honoured (at most 60 seconds).
+      - How many times a request is tried again after HTTP 429, 500, 502, 503, 504, a timeout, a connection
+        error or an answer that is not recognisably PISTE's or Chorus Pro's (an HTML page, a proxy's status,
+        truncated or unexpected JSON, a missing field), with exponential backoff and jitter. C(Retry-After) is
+        honoured (at most 60 seconds).
       - V(0) disables retries.
       - If not set, the environment variable E(CHORUS_RETRIES) is used.
     type: int
     default: 3
+  rate_limit:
+    description:
+      - The most calls per second the module sends towards PISTE and Chorus Pro, token requests and
+        retries included, whatever O(concurrency) allows in parallel (a sliding window shared by every
+        thread of the run). Decimals are allowed (V(0.5) is one call every 2 seconds).
+      - With a limit set, an HTTP 429 with C(Retry-After) also holds every other call of the run back for
+        that long; the call that got it waits and is retried as without a limit.
+      - V(0) (the default) sets no limit.
+      - If not set, the environment variable E(CHORUS_RATE_LIMIT) is used.
+    type: float
+    default: 0
 requirements:
   - requests >= 2.25 (on the host that runs the module, usually the controller)
 '''

@@ -15,6 +15,7 @@ from ansible_collections.chorus.corail.plugins.module_utils._identifiers import 
     siren_valid,
     siret_problem,
     siret_valid,
+    sirets_of_text,
 )
 
 
@@ -28,6 +29,14 @@ def _siren_valid(value):
 
 def _siret_problem(value):
     return siret_problem(value)
+
+
+def _siret_list(value):
+    if isinstance(value, (list, tuple)):
+        return [siret for item in value for siret in sirets_of_text(str(item))]
+    if value is None:
+        return []
+    return sirets_of_text(str(value))
 
 
 def _siren(value):
@@ -44,4 +53,5 @@ class FilterModule(object):
             'siren_valid': _siren_valid,
             'siret_problem': _siret_problem,
             'siren': _siren,
+            'siret_list': _siret_list,
         }

@@ -2,7 +2,7 @@
 # Copyright: chorus.corail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""structures_of_hosts and offline_problems; documentation in the matching .yml files."""
+"""structures_of_hosts, offline_problems and inventory_conflicts; documentation in the matching .yml files."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,6 +11,7 @@ __metaclass__ = type
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.chorus.corail.plugins.module_utils import _schema as schema
 from ansible_collections.chorus.corail.plugins.module_utils._check import run_check
 
 # Statuses that stop a deployment: what cannot be written into a Corail configuration.
@@ -58,11 +59,13 @@ def structures_of_hosts(hostvars, hosts):
     return out
 
 
-def offline_problems(structures, accounts, piste_apps, default_app=None, details=False):
+def offline_problems(structures, accounts, piste_apps, default_app=None, details=False, conflicts=None):
     """What stops these structures from being deployed, one sentence per structure, naming its SIRET.
 
     The same offline checks as credentials_info (run_check with online=False), so that deploy and
     check never disagree on what is invalid; plus a SIRET listed twice, which one file cannot hold.
+    ``conflicts``: this host's part of ``inventory_conflicts`` (``[{index, siret, problem}]``), SIRETs
+    that other hosts declare otherwise; their reason joins the structure's own.
     With ``details``, each item is ``{index, siret, problem}`` so that the deploy role can leave out
     exactly those structures and deploy the others.
     """
@@ -79,21 +82,64 @@ def offline_problems(structures, accounts, piste_apps, default_app=None, details
         items.append(item)
     result = run_check(items, accounts if accounts is not None else {}, piste_apps if piste_apps is not None else {},
                        online=False)
+    elsewhere = {}
+    for item in conflicts or []:
+        if isinstance(item, Mapping) and isinstance(item.get('index'), int):
+            elsewhere.setdefault(item['index'], []).append(item.get('problem'))
     problems = []
     seen = set()
     for index, entry in enumerate(result['structures']):
         siret = entry['siret']
         where = 'structure %s' % siret if isinstance(siret, str) and siret else 'corail_structures[%d]' % index
-        problem = None
-        if entry['status'] in BLOCKING_STATUSES:
-            problem = '%s: %s' % (where, entry['detail'])
-        elif isinstance(siret, str) and siret in seen:
-            problem = '%s: listed twice in corail_structures' % where
+        reasons = [entry['detail']] if entry['status'] in BLOCKING_STATUSES else []
+        if not reasons and isinstance(siret, str) and siret in seen:
+            reasons.append('listed twice in corail_structures')
+        # A conflict within this host is already in the check's detail, word for word.
+        reasons.extend(r for r in elsewhere.get(index, []) if r and not any(r in known for known in reasons))
         seen.add(siret if isinstance(siret, str) else None)
+        problem = '%s: %s' % (where, '; '.join(reasons)) if reasons else None
         if problem:
             problems.append({'index': index, 'siret': siret if isinstance(siret, str) else None, 'problem': problem}
                             if details else problem)
     return problems
+
+
+def inventory_conflicts(hostvars, hosts, accounts, piste_apps):
+    """``{host: [{index, siret, problem}]}``: the structures whose SIRET the inventory declares with
+    different accounts or applications in one environment, computed once for every host.
+
+    Made to run once per run (the deploy role's first task), so it never fails: a host whose
+    structures cannot be read, or a bad accounts or applications dict, is left to that host's own
+    offline check, which names the problem; a bad host must not stop the others.
+    """
+    items, origin = [], []
+    for host in hosts or []:
+        host = str(host)
+        try:
+            variables = hostvars[host]
+            structures = variables.get('corail_structures')
+            default_app = variables.get('chorus_piste_app')
+        except Exception:  # pylint: disable=broad-except  # any templating error: that host reports it
+            continue
+        if not isinstance(structures, (list, tuple)):
+            continue
+        for index, structure in enumerate(structures):
+            if not isinstance(structure, Mapping):
+                continue
+            item = dict(structure, host=host)
+            if not item.get('piste_app') and default_app:
+                item['piste_app'] = default_app
+            items.append(item)
+            origin.append((host, index))
+    if not items or not isinstance(accounts, Mapping) or not isinstance(piste_apps, Mapping):
+        return {}
+    entries = run_check(items, dict(accounts), dict(piste_apps), online=False)['structures']
+    found = {}
+    for position, reasons in sorted(schema.siret_conflicts(entries).items()):
+        host, index = origin[position]
+        for reason in reasons:
+            found.setdefault(host, []).append({'index': index, 'siret': entries[position]['siret'], 'problem': reason})
+    return found
 
 
 class FilterModule(object):
@@ -101,4 +147,5 @@ class FilterModule(object):
         return {
             'structures_of_hosts': structures_of_hosts,
             'offline_problems': offline_problems,
+            'inventory_conflicts': inventory_conflicts,
         }

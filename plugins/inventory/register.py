@@ -192,7 +192,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseFileInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 
-from ansible_collections.chorus.corail.plugins.module_utils._identifiers import ENVIRONMENTS, siret_problem
+from ansible_collections.chorus.corail.plugins.module_utils._identifiers import ENVIRONMENTS, normalise_siret, siret_problem
 from ansible_collections.chorus.corail.plugins.module_utils._schema import structure_problems
 
 try:
@@ -259,10 +259,7 @@ def _looks_like_date(value):
 def _siret_problem(siret, environment):
     """The SIRET rule of the row's environment (qualification accepts identifiers that fail Luhn, when
     _identifiers knows that rule); the production rule when the environment is unknown."""
-    try:
-        return siret_problem(siret, environment=environment or None)
-    except TypeError:  # an _identifiers without per-environment rules
-        return siret_problem(siret)
+    return siret_problem(siret, environment=environment or None)
 
 
 def safe_group_part(text):
@@ -444,8 +441,8 @@ class RegisterParser(object):
                 # A "mot de passe ... le" column is a date; anything else in it may be a password.
                 errors.append(RegisterRowError(line, header, 'holds something that is not a date; a column named '
                                                'like a password may only hold dates (the value is not shown)'))
-        # Spreadsheets group digits with (non-breaking) spaces; the checksum decides the rest.
-        siret = _BLANKS.sub('', values.get('siret', ''))
+        # Spreadsheets group digits with (non-breaking) spaces or dots; the checksum decides the rest.
+        siret = normalise_siret(values.get('siret', ''))
         values['siret'] = siret
         shown = siret if siret else None
         environment = _fold(values.get('environment', '')) or self.environment

@@ -18,7 +18,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
+import errno
+import os
 import re
+import time
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - the module runs on a POSIX controller
+    fcntl = None
 
 try:
     import yaml
@@ -32,8 +41,10 @@ except ImportError as exc:  # pragma: no cover - PyYAML ships with ansible-core 
 VARIABLE = 'chorus_accounts'
 VAULT_HEADER = '$ANSIBLE_VAULT;'
 # Order of the keys in an entry the collection writes; unknown keys a person added are kept after them.
-ENTRY_KEYS = ('password', 'password_changed_on', 'environment', 'validated',
+ENTRY_KEYS = ('password', 'password_changed_on', 'environment', 'structures', 'validated',
               'last_check_status', 'last_check_detail', 'last_check_on')
+# Lists an update adds to rather than replaces: the SIRETs an account serves (enroll fills them in).
+MERGED_KEYS = ('structures',)
 
 NEW_FILE_HEADER = (
     '---\n'
@@ -45,6 +56,10 @@ NEW_FILE_HEADER = (
 
 _TOP_KEY = re.compile(r'''^(?P<key>chorus_accounts|'chorus_accounts'|"chorus_accounts")[ \t]*:(?P<rest>.*)$''')
 _KEY_LINE = re.compile(r'''^(?P<key>'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[^\s#'"\-?:,\[\]{}&*!|>%@`][^#]*?)[ \t]*:(?:[ \t]|$)''')
+
+
+# Long enough for another enrolment to validate online and write; short enough not to hang a run.
+LOCK_TIMEOUT = 120
 
 
 class AccountsFileError(Exception):
@@ -132,6 +147,44 @@ def load(text):
     if not isinstance(accounts, dict):
         raise AccountsFileError('%s must be a mapping keyed by login, got %s' % (VARIABLE, type(accounts).__name__))
     return accounts
+
+
+def lock_path(path):
+    """The lock of ``path``: a hidden file next to it, which Ansible does not load as vars."""
+    return os.path.join(os.path.dirname(path), '.%s.lock' % os.path.basename(path))
+
+
+@contextlib.contextmanager
+def locked(path, timeout=LOCK_TIMEOUT, poll=0.05):
+    """Hold an exclusive lock on ``path`` (the real file, symlinks resolved) for a read-modify-write.
+
+    Every enrolment reads, edits and writes the file under this lock, so that two runs at once each
+    add their entry instead of the last writer dropping the other's. The lock file stays: removing
+    it would let a third run lock a new inode while the second still holds the old one.
+    """
+    if fcntl is None:  # pragma: no cover
+        raise AccountsFileError('cannot be locked on this platform (no fcntl); nothing was written')
+    name = lock_path(path)
+    try:
+        fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise AccountsFileError('cannot be locked: %s: %s; nothing was written' % (name, exc.strerror or exc))
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except (IOError, OSError) as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise AccountsFileError('cannot be locked: %s; nothing was written' % (exc.strerror or exc))
+                if time.monotonic() >= deadline:
+                    raise AccountsFileError('is locked by another enrolment or renewal since more than %d s (%s); '
+                                            'nothing was written, run again once it ended' % (timeout, name))
+                time.sleep(poll)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def render_entry(login, entry, indent):
@@ -229,8 +282,12 @@ def _public(entry):
     return shown
 
 
-def plan(text, login, state='present', updates=None, vaulted_password=None):
+def plan(text, login, state='present', updates=None, vaulted_password=None, replace_validated=True):
     """Compute the edit.
+
+    ``replace_validated``: when false, a new password that is not itself validated (``updates``
+    without ``validated: true``) never replaces a password marked ``validated: true``: a password
+    Chorus Pro accepted is shown once and must not be lost to a typo.
 
     Returns ``(new_text, before_entry, after_entry, action)``: entries as the file holds them (Vaulted
     passwords), ``action`` one of added, updated, removed, unchanged. ``text`` is the current file (None or
@@ -253,9 +310,19 @@ def plan(text, login, state='present', updates=None, vaulted_password=None):
         after = None
     else:
         after = dict(before or {})
+        if (vaulted_password is not None and not replace_validated and before is not None
+                and before.get('validated') is True and (updates or {}).get('validated') is not True):
+            raise AccountsFileError(
+                'already holds a validated password for %s (last check %s on %s) and the new one is not validated; '
+                'nothing was written. Check the new password, or replace the validated one anyway with '
+                '-e chorus_enroll_replace=true' % (login, before.get('last_check_status') or 'ok',
+                                                   before.get('last_check_on') or 'an unknown day'))
         if vaulted_password is not None:
             after['password'] = Vaulted(vaulted_password)
         for key, value in (updates or {}).items():
+            if value is not None and key in MERGED_KEYS:
+                known = [str(item) for item in (after.get(key) or []) if item is not None]
+                value = known + [str(item) for item in value if str(item) not in known]
             if value is not None:
                 after[key] = value
         if not isinstance(after.get('password'), Vaulted):

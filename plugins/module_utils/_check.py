@@ -10,13 +10,16 @@ Offline checks first, then structures are grouped by (environment, PISTE client_
 group runs the check sequence of design.md once:
 
 - once per application: the token (cached by the client);
-- once per group: ``recuperer/tauxtva`` (account accepted?), ``recuperer/structures/actives/destinataire``
-  (attached SIRETs) and ``structures/v1/consulter`` on one attached structure (password expiry date);
+- once per group: ``recuperer/structures/actives/destinataire`` (is the account accepted, which SIRETs
+  is it attached to? ``tauxtva`` would only repeat the 401/403 of this call) and
+  ``structures/v1/consulter`` on the structure the account belongs to (``TECH_0<SIRET>@cpp2017.fr``),
+  else one it is attached to, for the password expiry date;
 - once per structure: ``factures/v1/rechercher/recipiendaire`` when attached, else
   ``structures/v1/rechercher`` (unknown SIRET or known but not attached).
 
-So a run costs at most P + 3A + N calls on the happy path (P applications, A groups, N distinct
-structures per group). Every structure gets exactly one status of ``_statuses.STATUSES``.
+So a run costs at most P + 2A + N calls on the happy path (P applications, A groups, N distinct
+structures per group). Every structure gets exactly one status of ``_statuses.STATUSES``, and says who
+must act (``action_by``) on which cause (``cause``), see ``_statuses.cause_of``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,19 +30,29 @@ import datetime
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+try:
+    from zoneinfo import ZoneInfo
+except ImportError:  # Python < 3.9 on the controller: the EU rule below
+    ZoneInfo = None
+
 from ansible_collections.chorus.corail.plugins.module_utils import _identifiers as ids
 from ansible_collections.chorus.corail.plugins.module_utils import _schema as schema
+from ansible_collections.chorus.corail.plugins.module_utils import _statuses
 from ansible_collections.chorus.corail.plugins.module_utils._statuses import (
     STATUSES,
     remediation,
 )
 from ansible_collections.chorus.corail.plugins.module_utils._chorus_api import (
     EMPTY_RESULT_CODES,
+    AccessForbidden,
+    AccountRejected,
     ChorusError,
     PisteApp,
+    PisteAuthError,
     TechnicalAccount,
     Trace,
     UnreadableAnswer,
+    Unrouted,
     code_retour,
     status_of,
 )
@@ -49,7 +62,6 @@ PASSWORD_LIFETIME_DAYS = 424
 DEFAULT_WARNING_DAYS = 30
 DEFAULT_CONCURRENCY = 8
 
-OP_TAUX_TVA = 'transverses/v1/recuperer/tauxtva'
 OP_ACTIVE_STRUCTURES = 'transverses/v1/recuperer/structures/actives/destinataire'
 OP_CONSULT_STRUCTURE = 'structures/v1/consulter'
 OP_SEARCH_INVOICES = 'factures/v1/rechercher/recipiendaire'
@@ -62,6 +74,12 @@ ACCOUNT_LEVEL = ('piste_auth_failed', 'account_rejected', 'password_expired', 'a
 
 _ISO_DATE = re.compile(r'^(\d{4})-(\d{2})-(\d{2})')
 _FR_DATE = re.compile(r'^(\d{2})/(\d{2})/(\d{4})')
+# 2017-01-03T10:55:48.859+01:00, 2016-10-25 17:42, 2026-03-01T00:00:00Z (chorus-pro-api.md section 8)
+_DATE_TIME = re.compile(r'^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$',
+                        re.IGNORECASE)
+# The technical login that names its own structure: TECH_0<14-digit identifier>@cpp2017.fr.
+_OWN_SIRET_LOGIN = re.compile(r'^TECH_0(\d{14})@cpp2017\.fr$', re.IGNORECASE)
+_PARIS = 'Europe/Paris'
 
 
 def parse_date(value):
@@ -93,6 +111,78 @@ def parse_date(value):
         return datetime.date(year, month, day)
     except ValueError:
         return None
+
+
+def _paris_offset(utc):
+    """Offset of Europe/Paris at a naive UTC datetime, by the EU rule (used when zoneinfo has no data)."""
+    def last_sunday(month):
+        day = datetime.datetime(utc.year, month, 31, 1)
+        return day - datetime.timedelta(days=(day.weekday() + 1) % 7)
+    summer = last_sunday(3) <= utc < last_sunday(10)
+    return datetime.timedelta(hours=2 if summer else 1)
+
+
+def _paris_date(moment):
+    """The date in Europe/Paris of an aware datetime."""
+    zone = None
+    if ZoneInfo is not None:
+        try:
+            zone = ZoneInfo(_PARIS)
+        except Exception:  # pylint: disable=broad-except  # no tz database on this controller
+            zone = None
+    if zone is not None:
+        return moment.astimezone(zone).date()
+    utc = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return (utc + _paris_offset(utc)).date()
+
+
+def parse_expiry(value):
+    """The expiry date an API value means, in Europe/Paris: a date, a date-time (naive = Paris time,
+    or with an offset / Z) or epoch milliseconds; None when it cannot be read.
+
+    Read as UTC, ``2026-03-01T00:00:00+01:00`` would fall on 28/02: the date is taken in Paris.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return _paris_date(datetime.datetime.fromtimestamp(value / 1000.0, tz=datetime.timezone.utc))
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str):
+        match = _DATE_TIME.match(value.strip())
+        if match:
+            year, month, day, hour, minute = (int(x) for x in match.groups()[:5])
+            zone = match.group(7)
+            try:
+                moment = datetime.datetime(year, month, day, hour, minute)
+            except ValueError:
+                return None
+            if not zone:
+                return moment.date()  # naive: already Paris time
+            if zone.upper() == 'Z':
+                offset = datetime.timedelta(0)
+            else:
+                digits = zone[1:].replace(':', '')
+                offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+                offset = -offset if zone[0] == '-' else offset
+            return _paris_date(moment.replace(tzinfo=datetime.timezone(offset)))
+        if len(value.strip()) > 10 and _ISO_DATE.match(value.strip()):
+            return None  # a date followed by something this parser does not know: not guessed
+    return parse_date(value)
+
+
+def own_siret(login):
+    """The SIRET a technical login names (``TECH_0<SIRET>@cpp2017.fr``), or None."""
+    match = _OWN_SIRET_LOGIN.match(login) if isinstance(login, str) else None
+    return match.group(1) if match else None
+
+
+def _api_siret(value):
+    """An identifier as the API gives it: text, or a JSON number (some clients see numbers): 14 digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return '%014d' % value  # a JSON number, not YAML: no octal reading, only leading zeros lost
+    if isinstance(value, str):
+        return ids.normalise_siret(value)
+    return None
 
 
 def _text(value):
@@ -130,12 +220,28 @@ class _Group(object):
 class _Result(object):
     """Outcome of the per-structure call."""
 
-    def __init__(self, status, detail, id_structure_cpp=None, designation=None, trace=None):
+    def __init__(self, status, detail, id_structure_cpp=None, designation=None, trace=None, error=None):
         self.status = status
         self.detail = detail
         self.id_structure_cpp = id_structure_cpp
         self.designation = designation
         self.trace = trace
+        self.error = error
+        self.operation = None
+
+
+def accounts_listing(accounts, siret, environment=None):
+    """Logins of ``accounts`` whose ``structures`` list ``siret`` (in ``environment`` when it is known)."""
+    logins = []
+    for login, spec in accounts.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get('structures'), (list, tuple)):
+            continue
+        if siret not in [str(item) for item in spec['structures']]:
+            continue
+        if environment is not None and _text(spec.get('environment')) not in (None, environment):
+            continue
+        logins.append(login)
+    return sorted(logins)
 
 
 class BulkCheck(object):
@@ -259,7 +365,11 @@ class BulkCheck(object):
             'id_structure_cpp': None,
             'designation': None,
             'password_expires_on': None,
+            'password_expiry_source': None,
             'days_left': None,
+            'action_by': None,
+            'cause': None,
+            'cause_detail_fr': None,
         })
         return entry, problems
 
@@ -268,16 +378,10 @@ class BulkCheck(object):
         offline = []
         for index, raw in enumerate(self.structures):
             entry, problems = self._new_entry(index, raw)
-            siret = entry['siret']
+            siret = entry['siret'] = ids.normalise_siret(entry['siret'])
             # A bad row the register plugin kept (on_invalid: keep) says its line and field here.
             if isinstance(raw, dict) and raw.get('register_problem'):
                 problems.append(str(raw['register_problem']))
-            if 'siret' not in (raw if isinstance(raw, dict) else {}):
-                problems.append('siret: is missing')
-            else:
-                problem = ids.siret_problem(siret)
-                if problem:
-                    problems.append('siret: %s' % problem)
             app_name = entry['piste_app']
             app = None
             if not isinstance(self.piste_apps, dict):
@@ -294,6 +398,14 @@ class BulkCheck(object):
             login = entry['account']
             account = None
             missing = None
+            if login is None and isinstance(self.accounts, dict):
+                # No account named: the one whose entry lists this SIRET (filled in by enroll).
+                listed = accounts_listing(self.accounts, siret, entry['environment'])
+                if len(listed) == 1:
+                    login = entry['account'] = listed[0]
+                elif listed:
+                    problems.append('account: SIRET %s is listed in the structures of %d accounts (%s); keep it in one, '
+                                    'or set account on the structure' % (siret, len(listed), ', '.join(listed)))
             if login is None:
                 missing = 'no account is set for this structure'
             elif not isinstance(self.accounts, dict):
@@ -311,28 +423,24 @@ class BulkCheck(object):
                                     % (login, account['environment'], app_name, app.environment))
                 if not ids.login_shape_usual(login):
                     entry['warnings'].append('login_shape_unusual')
+            # The SIRET rule of the structure's environment (its application's, else its account's).
+            if 'siret' not in (raw if isinstance(raw, dict) else {}):
+                problems.append('siret: is missing')
+            else:
+                problem = ids.siret_problem(siret, entry['environment'])
+                if problem:
+                    problems.append('siret: %s' % problem)
+                elif entry['environment'] == 'qualification' and ids.siret_checksum_unusual(siret):
+                    entry['warnings'].append('siret_checksum_unusual')
             offline.append((entry, problems, missing, app, account))
             self.entries.append(entry)
         self._conflicts(offline)
         return offline
 
     def _conflicts(self, offline):
-        """The same SIRET declared with different accounts in one environment: neither can be trusted."""
-        seen = {}
-        for index, (entry, _problems, _missing, _app, _account) in enumerate(offline):
-            if isinstance(entry['siret'], str) and entry['account'] is not None and entry['environment']:
-                seen.setdefault((entry['siret'], entry['environment']), []).append(index)
-        for (siret, environment), indexes in seen.items():
-            logins = []
-            for i in indexes:
-                if offline[i][0]['account'] not in logins:
-                    logins.append(offline[i][0]['account'])
-            if len(logins) < 2:
-                continue
-            where = ', '.join('%s on %s' % (offline[i][0]['account'], offline[i][0]['host'] or '?') for i in indexes)
-            for i in indexes:
-                offline[i][1].append('account: SIRET %s is declared %d times in %s with different accounts (%s)'
-                                     % (siret, len(indexes), environment, where))
+        """The same SIRET with different accounts or applications in one environment: none can be trusted."""
+        for index, reasons in schema.siret_conflicts([item[0] for item in offline]).items():
+            offline[index][1].extend(reasons)
 
     # -- online -----------------------------------------------------------------------------------
 
@@ -340,9 +448,8 @@ class BulkCheck(object):
         """Account-level calls; sets ``group.error`` or ``group.attached``."""
         client, app, account, trace = self.client, group.app, group.account['account'], group.trace
         try:
-            client.call(app, account, OP_TAUX_TVA, {}, trace)
-            answer = client.call(app, account, OP_ACTIVE_STRUCTURES, {}, trace)
-            group.attached = self._read_active_structures(answer)
+            answer = client.call(app, account, OP_ACTIVE_STRUCTURES, {}, trace, expect='listeStructures')
+            group.attached = self._read_active_structures(answer, group)
         except ChorusError as exc:
             group.error = exc
 
@@ -353,7 +460,11 @@ class BulkCheck(object):
         without raccordement would give a 403 and no date)."""
         if group.error is not None:
             return
-        candidates = [s for s in group.sirets if s in group.attached and group.results[s].status == 'ok']
+        # The date is in the structure's information: it describes that structure's own technical
+        # account, so consult the structure the login names when the account is attached to it.
+        own = own_siret(group.account['account'].login)
+        candidates = [own] if own in group.attached and (own not in group.results or group.results[own].status == 'ok') else []
+        candidates += [s for s in group.sirets if s in group.attached and group.results[s].status == 'ok']
         candidates += [s for s in group.sirets if s in group.attached and s not in candidates]
         candidates += [s for s in group.attached if s not in candidates]
         pick = next((group.attached[s][0] for s in candidates if group.attached[s][0] is not None), None)
@@ -363,7 +474,7 @@ class BulkCheck(object):
         client, app, account = self.client, group.app, group.account['account']
         try:
             answer = client.call(app, account, OP_CONSULT_STRUCTURE, {'idStructureCPP': pick, 'codeLangue': 'FR'},
-                                 group.trace)
+                                 group.trace, expect='informationGenerales')
         except ChorusError as exc:
             group.notes.append('password expiry not read from the API (%s)' % exc)
             return
@@ -371,17 +482,24 @@ class BulkCheck(object):
         raw = info.get('dateExpirationMotPasseCompteTech') if isinstance(info, dict) else None
         if raw in (None, ''):
             return
-        expiry = parse_date(raw)
+        expiry = parse_expiry(raw)
         if expiry is None:
             group.notes.append('dateExpirationMotPasseCompteTech not understood, ignored')
         else:
             group.api_expiry = expiry
 
-    def _read_active_structures(self, answer):
+    def _read_active_structures(self, answer, group=None):
         code = code_retour(answer)
         items = answer.get('listeStructures')
         if items is None and code in EMPTY_RESULT_CODES:
             items = []
+        if isinstance(items, dict):
+            items = [items]  # one structure may come as an object (Pastell accepts both)
+        total = answer.get('total')
+        if group is not None and isinstance(total, int) and not isinstance(total, bool) and isinstance(items, list) \
+                and total > len(items):
+            group.notes.append('the active structures list holds %d of %d structures (pagination?): a structure '
+                               'reported not attached may be on another page' % (len(items), total))
         if code is None or (code != 0 and code not in EMPTY_RESULT_CODES) or not isinstance(items, list):
             raise UnreadableAnswer('unexpected answer on /cpro/%s (codeRetour %s, listeStructures %s)'
                                    % (OP_ACTIVE_STRUCTURES, answer.get('codeRetour'),
@@ -391,8 +509,8 @@ class BulkCheck(object):
         for item in items:
             if not isinstance(item, dict):
                 continue
-            siret = item.get('identifiant') or item.get('identifiantStructure')
-            if isinstance(siret, str) and siret not in attached:
+            siret = _api_siret(item.get('identifiant', item.get('identifiantStructure')))
+            if isinstance(siret, str) and siret and siret not in attached:
                 attached[siret] = (item.get('idStructureCPP'), item.get('designationStructure'))
         return attached
 
@@ -407,7 +525,7 @@ class BulkCheck(object):
                     'typeDemandePaiement': 'FACTURE',
                     'paramRecherche': {'pageResultatDemandee': 1, 'nbResultatsParPage': 1, 'nbResultatsMaximum': 1},
                 }
-                answer = client.call(app, account, OP_SEARCH_INVOICES, body, trace)
+                answer = client.call(app, account, OP_SEARCH_INVOICES, body, trace, expect='listeFactures')
                 code = code_retour(answer)
                 if code == 0 or code in EMPTY_RESULT_CODES:
                     return _Result('ok', 'account accepted, structure attached (idStructureCPP %s), invoice search '
@@ -415,11 +533,11 @@ class BulkCheck(object):
                 return _Result('api_unavailable', 'unexpected codeRetour %s%s on /cpro/%s'
                                % (answer.get('codeRetour'), self._libelle(answer), OP_SEARCH_INVOICES), id_cpp, designation, trace)
             body = {'structure': {'identifiantStructure': siret, 'typeIdentifiantStructure': 'SIRET'}}
-            answer = client.call(app, account, OP_SEARCH_STRUCTURE, body, trace)
+            answer = client.call(app, account, OP_SEARCH_STRUCTURE, body, trace, expect='listeStructures')
             return self._read_search(siret, answer, trace)
         except ChorusError as exc:
             id_cpp, designation = group.attached.get(siret, (None, None))
-            return _Result(status_of(exc), str(exc), id_cpp, designation, trace)
+            return _Result(status_of(exc), str(exc), id_cpp, designation, trace, exc)
 
     def _read_search(self, siret, answer, trace):
         code = code_retour(answer)
@@ -428,9 +546,9 @@ class BulkCheck(object):
             return _Result('api_unavailable', 'unexpected answer on /cpro/%s (codeRetour 0 without listeStructures)'
                            % OP_SEARCH_STRUCTURE, trace=trace)
         found = None
-        items = items if isinstance(items, list) else []
+        items = [items] if isinstance(items, dict) else items if isinstance(items, list) else []
         for item in items:
-            if isinstance(item, dict) and item.get('identifiantStructure') == siret:
+            if isinstance(item, dict) and _api_siret(item.get('identifiantStructure')) == siret:
                 found = item
                 break
         if found is None and len(items) == 1 and isinstance(items[0], dict) \
@@ -473,6 +591,7 @@ class BulkCheck(object):
         tasks = [(g, s) for g in groups if g.error is None for s in g.sirets]
         results = self._pool_map(lambda task: self._check_structure(*task), tasks)
         for (group, siret), result in zip(tasks, results):
+            result.operation = OP_SEARCH_INVOICES if siret in group.attached else OP_SEARCH_STRUCTURE
             group.results[siret] = result
         self._pool_map(self._read_expiry, groups)
         # The expiry date belongs to the account, not to the application it was read with.
@@ -483,21 +602,22 @@ class BulkCheck(object):
     # -- assembly ---------------------------------------------------------------------------------
 
     def _expiry(self, account, group):
+        """``(date, source, 'api' | 'estimated')`` of the account's password expiry, or Nones."""
         if group is not None and group.api_expiry is not None:
-            return group.api_expiry, 'API dateExpirationMotPasseCompteTech'
+            return group.api_expiry, 'API dateExpirationMotPasseCompteTech', 'api'
         api_expiry = self._api_expiry.get((account['environment'], account['account'].login))
         if api_expiry is not None:
-            return api_expiry, 'API dateExpirationMotPasseCompteTech'
+            return api_expiry, 'API dateExpirationMotPasseCompteTech', 'api'
         if account is not None and account['changed_on'] is not None:
             return (account['changed_on'] + datetime.timedelta(days=PASSWORD_LIFETIME_DAYS),
-                    'password_changed_on + %d days' % PASSWORD_LIFETIME_DAYS)
-        return None, None
+                    'password_changed_on + %d days' % PASSWORD_LIFETIME_DAYS, 'estimated')
+        return None, None, None
 
     def _finish(self, entry, status, details, account, group, retried=False):
         warnings = entry['warnings']
-        expires_on = source = None
+        expires_on = source = origin = None
         if account is not None and status not in ('invalid_input', 'missing_account'):
-            expires_on, source = self._expiry(account, group)
+            expires_on, source, origin = self._expiry(account, group)
         days_left = (expires_on - self.today).days if expires_on is not None else None
         if status == 'account_rejected' and days_left is not None and days_left < 0:
             status = 'password_expired'
@@ -518,25 +638,91 @@ class BulkCheck(object):
         entry['status'] = status
         entry['detail'] = '; '.join(d for d in details if d)
         entry['password_expires_on'] = expires_on.isoformat() if expires_on is not None else None
+        entry['password_expiry_source'] = origin
         entry['days_left'] = days_left
-        entry['remediation'] = remediation(
-            status, siret=entry['siret'] if isinstance(entry['siret'], str) else None, account=entry['account'],
-            piste_app=entry['piste_app'], environment=entry['environment'], detail=entry['detail'],
-            password_expires_on=entry['password_expires_on'], days_left=days_left)
+
+    def _decide(self, entry, kind, action_by=None):
+        """Who must act on which cause, and the French texts that follow from it."""
+        status = entry['status']
+        if status in ('ok', 'unchecked'):
+            kind = None
+        elif kind is None or status in ('password_expired', 'password_expiring'):
+            kind = _statuses.STATUS_CAUSES[status]  # an expiry date is each account's own
+        cause = _statuses.make_cause(kind, entry) if kind else None
+        entry['action_by'] = action_by or (_statuses.CAUSE_KINDS[kind][0] if kind else 'nobody')
+        entry['cause'] = cause
+        context = dict(siret=entry['siret'] if isinstance(entry['siret'], str) else None, account=entry['account'],
+                       piste_app=entry['piste_app'], environment=entry['environment'], detail=entry['detail'],
+                       password_expires_on=entry['password_expires_on'], days_left=entry['days_left'])
+        entry['cause_detail_fr'] = _statuses.cause_detail_fr(cause, **context)
+        entry['remediation'] = remediation(status, cause=cause, action_by=entry['action_by'], **context)
+
+    def _app_wide(self):
+        """Causes that cannot be one structure's, per application: ``{app name: kind}`` for group errors and
+        ``{(app name, operation): kind}`` for per-structure calls.
+
+        - every account of the application answered the unrouted shape (403 ``{}``, 404): ``api_route``;
+        - at least two accounts, all failing identically (same refusal on the same call) and none
+          accepted: the application or its URL, not each account (``api_route``).
+        """
+        by_app = {}
+        for group in self.groups.values():
+            by_app.setdefault(group.app_name, []).append(group)
+        groups_kind = {}
+        calls_kind = {}
+        for name, groups in by_app.items():
+            errors = [g.error for g in groups]
+            if all(isinstance(e, Unrouted) for e in errors):
+                groups_kind[name] = 'api_route'
+            elif len(groups) >= 2 and all(isinstance(e, (AccessForbidden, AccountRejected)) for e in errors) \
+                    and len(set((type(e), e.http_status, e.path, e.code_retour, e.libelle) for e in errors)) == 1:
+                groups_kind[name] = 'api_route'
+            by_operation = {}
+            for group in groups:
+                for result in group.results.values():
+                    by_operation.setdefault(result.operation, []).append(result.error)
+            for operation, results in by_operation.items():
+                if all(isinstance(e, Unrouted) for e in results):
+                    calls_kind[(name, operation)] = 'api_route'
+        return groups_kind, calls_kind
+
+    def _cause_kind(self, group, result, app_wide):
+        """The cause kind of an online outcome, before the status-only fallback."""
+        groups_kind, calls_kind = app_wide
+        error = group.error if group.error is not None else result.error
+        if error is None:
+            return None
+        if isinstance(error, PisteAuthError):
+            return 'piste_app_refused'
+        if error.token_failure:
+            return 'piste_app_unreachable'
+        if group.error is not None:
+            if group.app_name in groups_kind:
+                return groups_kind[group.app_name]
+        elif (group.app_name, result.operation) in calls_kind:
+            return calls_kind[(group.app_name, result.operation)]
+        if isinstance(error, Unrouted):
+            return 'api_unavailable'
+        return None
 
     def _assemble(self, offline):
         group_of = {}
         for group in self.groups.values():
             for index in group.entries:
                 group_of[index] = group
+        app_wide = self._app_wide()
         for index, (entry, problems, missing, _app, account) in enumerate(offline):
             if problems:
                 self._finish(entry, 'invalid_input', list(problems), account, None)
+                self._decide(entry, 'invalid_input')
             elif missing:
                 self._finish(entry, 'missing_account', [missing], None, None)
+                # No account at all: the gestionnaire creates one; one the inventory names but lacks: the integrator.
+                self._decide(entry, 'missing_account', 'gestionnaire' if entry['account'] is None else 'integrator')
             elif not self.online:
                 self._finish(entry, 'unchecked', ['offline checks passed; online checks skipped (online: false)'],
                              account, None)
+                self._decide(entry, None)
             else:
                 group = group_of[index]
                 if group.error is not None:
@@ -547,6 +733,7 @@ class BulkCheck(object):
                     entry['designation'] = result.designation
                 retried = group.trace.retries > 0 or (result.trace is not None and result.trace.retries > 0)
                 self._finish(entry, result.status, [result.detail] + group.notes, account, group, retried)
+                self._decide(entry, self._cause_kind(group, result, app_wide))
 
     def _account_summaries(self, offline):
         summaries = {}

@@ -36,6 +36,7 @@ from ansible_collections.chorus.corail.plugins.module_utils._connection import (
     DEFAULT_TIMEOUT,
     urls_for,
 )
+from ansible_collections.chorus.corail.plugins.module_utils._rate_limit import RateLimiter
 
 _REQUESTS = {}
 
@@ -77,6 +78,7 @@ class ChorusError(Exception):
     """
 
     status = 'api_unavailable'
+    token_failure = False  # set when the token could not be obtained for a reason other than PISTE's refusal
 
     def __init__(self, message, http_status=None, path=None, code_retour=None, libelle=None, cause=None, retries=0):
         super(ChorusError, self).__init__(message)
@@ -121,6 +123,10 @@ class ApiUnavailable(ChorusError):
 
 class UnreadableAnswer(ApiUnavailable):
     """An answer the client cannot read (not JSON, missing fields)."""
+
+
+class Unrouted(ApiUnavailable):
+    """Every try answered the shape of a path the gateway does not route (403 ``{}``, 404): a URL or a subscription."""
 
 
 class BusinessError(ApiUnavailable):
@@ -258,7 +264,7 @@ class ChorusClient(object):
     def __init__(self, oauth_url=None, api_url=None, validate_certs=True, ca_path=None, proxy=None,
                  timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, concurrency=8,
                  backoff_factor=0.5, backoff_max=30.0, retry_after_max=60.0,
-                 sleep=None, clock=None, rng=None):
+                 sleep=None, clock=None, rng=None, rate_limit=None):
         if not import_requests()[0]:
             raise RuntimeError('the Python library "requests" is required')
         requests = self._requests = _REQUESTS['module']
@@ -272,6 +278,7 @@ class ChorusClient(object):
         self._sleep = sleep if sleep is not None else time.sleep
         self._clock = clock if clock is not None else time.monotonic
         self._rng = rng if rng is not None else random.Random()
+        self.rate_limiter = RateLimiter(rate_limit, clock=self._clock, sleep=self._sleep)  # _rate_limit.py
 
         self.session = requests.Session()
         pool = max(1, int(concurrency or 1))
@@ -343,62 +350,91 @@ class ChorusClient(object):
         # "equal jitter": at least half the exponential step, so retries still spread out
         return ceiling / 2.0 + self._rng.uniform(0, ceiling / 2.0)
 
-    def _send(self, method, url, trace=None, **kwargs):
-        """One request with bounded retries. Returns the final ``requests.Response``."""
+    def _send_once(self, method, url, **kwargs):
+        """One HTTP exchange, bounded by one deadline of ``timeout`` seconds from connect to the body's last byte.
+
+        Returns an ``_Answer`` (the body fully read). Raises ``_Transient`` for what deserves another
+        try (timeouts, connection and proxy errors) and ``ApiUnavailable`` for what does not (TLS).
+        """
         path = _path_of(url)
-        kwargs.setdefault('timeout', (self.timeout, self.timeout))
+        requests = self._requests
+        deadline = time.monotonic() + self.timeout
         if self.verify is not True:
             kwargs['verify'] = self.verify
         if self.proxies:
             kwargs['proxies'] = self.proxies
-        requests = self._requests
+        self.rate_limiter.acquire()
+        self._count(path)
+        try:
+            # total=: the wait for the headers gets what the connection left of the deadline.
+            response = self.session.request(method, url, stream=True, timeout=_total_timeout(self.timeout), **kwargs)
+        except requests.exceptions.SSLError:
+            raise self._error(ApiUnavailable, 'TLS error on %s (certificate not trusted? see validate_certs and ca_path)'
+                              % path, path=path, cause='tls') from None
+        except requests.exceptions.Timeout as exc:
+            cause = 'connect timeout' if isinstance(exc, requests.exceptions.ConnectTimeout) else 'timeout'
+            raise _Transient(cause, '%s on %s (timeout %ss)' % (cause, path, _num(self.timeout))) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            cause = 'proxy error' if isinstance(exc, requests.exceptions.ProxyError) else 'connection error'
+            raise _Transient(cause, '%s on %s' % (cause, path)) from None
+        except requests.exceptions.RequestException as exc:
+            raise self._error(ApiUnavailable, 'request to %s failed (%s)' % (path, type(exc).__name__),
+                              path=path, cause=type(exc).__name__) from None
+        try:
+            content = self._read_body(response, deadline, path)
+        finally:
+            response.close()
+        return _Answer(response.status_code, response.headers, content)
+
+    def _read_body(self, response, deadline, path):
+        """The body, read chunk by chunk against the deadline: an answer that trickles in cannot hold the run."""
+        raw = response.raw
+        read = getattr(raw, 'read1', None) or raw.read
+        chunks = []
+        size = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Transient('timeout', 'timeout on %s: the answer was not complete within %ss'
+                                 % (path, _num(self.timeout)))
+            _socket_timeout(raw, remaining)
+            try:
+                chunk = read(_CHUNK, decode_content=True)
+            except Exception as exc:  # pylint: disable=broad-except  # urllib3, socket and decoder errors alike
+                timed_out = 'timeout' in type(exc).__name__.lower() or time.monotonic() >= deadline
+                cause = 'timeout' if timed_out else 'connection error'
+                raise _Transient(cause, '%s on %s while reading the answer' % (cause, path)) from None
+            if not chunk:
+                return b''.join(chunks)
+            size += len(chunk)
+            if size > _MAX_BODY:
+                raise _Transient('answer too large', 'answer on %s larger than %d bytes' % (path, _MAX_BODY))
+            chunks.append(chunk)
+
+    def _attempts(self, path, trace, once):
+        """Call ``once()`` until it returns, retrying each ``_Transient`` with backoff, ``retries`` times at most.
+
+        The one retry rule of the client: 5xx, 429, timeouts, connection errors and every answer that is
+        not recognisably PISTE's or Chorus Pro's (HTML, a proxy's status, truncated or unexpected JSON).
+        """
         attempt = 0
         while True:
-            self._count(path)
             try:
-                response = self.session.request(method, url, **kwargs)
-            except requests.exceptions.SSLError:
-                raise self._error(ApiUnavailable, 'TLS error on %s (certificate not trusted? see validate_certs and ca_path)'
-                                  % path, path=path, cause='tls') from None
-            except requests.exceptions.Timeout as exc:
-                cause = 'timeout' if not isinstance(exc, requests.exceptions.ConnectTimeout) else 'connect timeout'
+                result = once()
+            except _Transient as exc:
+                if exc.http_status == 429:
+                    self.rate_limiter.defer(exc.retry_after)  # the whole run slows down, not only this call
                 if attempt < self.retries:
-                    self._retry(trace, cause, attempt)
+                    if trace is not None:
+                        trace.retried(exc.cause)
+                    self._sleep(self._delay(attempt, exc.retry_after))
                     attempt += 1
                     continue
-                raise self._error(ApiUnavailable, '%s on %s after %d retries (timeout %ss)'
-                                  % (cause, path, attempt, _num(self.timeout)), path=path, cause=cause,
+                cls = Unrouted if exc.cause == 'unrouted' else UnreadableAnswer if exc.unreadable else ApiUnavailable
+                raise self._error(cls, '%s after %d retries' % (exc.message, attempt), http_status=exc.http_status,
+                                  path=path, code_retour=exc.code_retour, libelle=exc.libelle, cause=exc.cause,
                                   retries=attempt) from None
-            except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-                cause = 'proxy error' if isinstance(exc, requests.exceptions.ProxyError) else 'connection error'
-                if attempt < self.retries:
-                    self._retry(trace, cause, attempt)
-                    attempt += 1
-                    continue
-                raise self._error(ApiUnavailable, '%s on %s after %d retries' % (cause, path, attempt),
-                                  path=path, cause=cause, retries=attempt) from None
-            except requests.exceptions.RequestException as exc:
-                raise self._error(ApiUnavailable, 'request to %s failed (%s)' % (path, type(exc).__name__),
-                                  path=path, cause=type(exc).__name__) from None
-            if response.status_code in RETRY_STATUS_CODES and attempt < self.retries:
-                retry_after = parse_retry_after(response.headers.get('Retry-After'))
-                response.close()
-                self._retry(trace, 'HTTP %d' % response.status_code, attempt, retry_after)
-                attempt += 1
-                continue
-            response.retries = attempt
-            return response
-
-    def _retry(self, trace, cause, attempt, retry_after=None):
-        if trace is not None:
-            trace.retried(cause)
-        self._sleep(self._delay(attempt, retry_after))
-
-    def _retries_exhausted(self, response, path):
-        code = response.status_code
-        what = 'rate limited (HTTP 429)' if code == 429 else 'HTTP %d' % code
-        return self._error(ApiUnavailable, '%s on %s after %d retries' % (what, path, response.retries),
-                           http_status=code, path=path, cause='HTTP %d' % code, retries=response.retries)
+            return result
 
     # -- PISTE token ----------------------------------------------------------------------------
 
@@ -415,7 +451,9 @@ class ChorusClient(object):
     def token(self, app, trace=None, stale=None):
         """A valid access token for ``app``; a new one when the cached one is ``stale``.
 
-        Failures are cached too: a refused application is asked once per run, not once per account.
+        Only PISTE's own refusal of the application (its OAuth error JSON) is cached, so that a refused
+        application is asked once per run. Any other failure (a proxy's page, a timeout, a truncated
+        answer) is not: the next use asks again.
         """
         oauth_url = self.urls(app.environment)[0]
         key = (oauth_url, app.client_id)
@@ -426,18 +464,18 @@ class ChorusClient(object):
             return entry.value
         with self._token_lock(key):
             entry = self._tokens.get(key)
-            if isinstance(entry, ChorusError):
-                if entry.retries and trace is not None:
-                    trace.retried(entry.cause or 'token')  # the shared token request was retried
-                raise type(entry)(entry.message, http_status=entry.http_status, path=entry.path,
-                                  code_retour=entry.code_retour, libelle=entry.libelle, cause=entry.cause,
-                                  retries=entry.retries)
+            if isinstance(entry, PisteAuthError):
+                raise PisteAuthError(entry.message, http_status=entry.http_status, path=entry.path,
+                                     libelle=entry.libelle, cause=entry.cause, retries=entry.retries)
             if entry is not None and entry.value != stale and self._clock() < entry.expires_at:
                 return entry.value
             try:
                 entry = self._fetch_token(app, oauth_url, trace)
-            except ChorusError as exc:
+            except PisteAuthError as exc:
                 self._tokens[key] = exc
+                raise
+            except ChorusError as exc:
+                exc.token_failure = True  # the application could not get a token: not the account's fault
                 raise
             self._tokens[key] = entry
             return entry.value
@@ -451,126 +489,283 @@ class ChorusClient(object):
             'client_secret': app.client_secret,
             'scope': 'openid',
         }
-        started = self._clock()
-        response = self._send('POST', oauth_url, trace=trace, data=data, headers={'Accept': 'application/json'})
-        try:
-            code = response.status_code
-            if code in RETRY_STATUS_CODES:
-                raise self._retries_exhausted(response, path)
-            body = _json_or_none(response)
+
+        def once():
+            started = self._clock()
+            answer = self._send_once('POST', oauth_url, data=data, headers={'Accept': 'application/json'})
+            code = answer.status
+            body = answer.json()
             if code == 200:
                 return self._read_token(body, path, started)
-            if code >= 500:
-                raise self._error(ApiUnavailable, 'token endpoint %s answered HTTP %d' % (path, code),
-                                  http_status=code, path=path, cause='HTTP %d' % code)
-            error = description = None
-            if isinstance(body, dict):
+            if code in RETRY_STATUS_CODES:
+                raise _Transient('HTTP %d' % code, 'HTTP %d on token endpoint %s' % (code, path), http_status=code,
+                                 retry_after=parse_retry_after(answer.headers.get('Retry-After')))
+            # A verdict on the application only from PISTE's own OAuth error JSON (RFC 6749 section 5.2).
+            if 400 <= code < 500 and isinstance(body, dict) and isinstance(body.get('error'), str) and body['error']:
                 error, description = _short(body.get('error')), _short(body.get('error_description'))
-            why = ', '.join(x for x in (error, description) if x)
-            raise self._error(PisteAuthError, 'token endpoint %s refused PISTE application %s: HTTP %d%s'
-                              % (path, app.name, code, ' (%s)' % why if why else ''),
-                              http_status=code, path=path, libelle=why or None)
-        finally:
-            response.close()
+                why = ', '.join(x for x in (error, description) if x)
+                raise self._error(PisteAuthError, 'token endpoint %s refused PISTE application %s: HTTP %d (%s)'
+                                  % (path, app.name, code, why), http_status=code, path=path, libelle=why)
+            raise _Transient('token endpoint answer not from PISTE',
+                             'token endpoint %s answered HTTP %d without an OAuth error (%s)'
+                             % (path, code, answer.describe()), http_status=code, unreadable=True)
+
+        return self._attempts(path, trace, once)
 
     def _read_token(self, body, path, started):
         if not isinstance(body, dict):
-            raise self._error(UnreadableAnswer, 'token endpoint %s answered HTTP 200 without a JSON object' % path,
-                              http_status=200, path=path, cause='unreadable token answer')
+            raise _Transient('unreadable token answer', 'token endpoint %s answered HTTP 200 without a JSON object'
+                             % path, http_status=200, unreadable=True)
         value = body.get('access_token')
-        expires_in = body.get('expires_in')
-        if isinstance(expires_in, str) and expires_in.isdigit():
-            expires_in = int(expires_in)
         problems = []
         if not isinstance(value, str) or not value:
             problems.append('access_token')
-        if not body.get('token_type'):
+        if not isinstance(body.get('token_type'), str) or not body.get('token_type'):
             problems.append('token_type')
-        if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
-            problems.append('expires_in')
         if problems:
-            raise self._error(UnreadableAnswer, 'token endpoint %s answered without a valid %s'
-                              % (path, ', '.join(problems)), http_status=200, path=path, cause='unreadable token answer')
+            raise _Transient('unreadable token answer', 'token endpoint %s answered without a valid %s'
+                             % (path, ', '.join(problems)), http_status=200, unreadable=True)
         self._register_secret(value)
-        return _Token(value, started + expires_in - token_margin(expires_in))
+        lifetime = token_lifetime(body.get('expires_in'))
+        return _Token(value, started + lifetime - token_margin(lifetime))
 
     # -- Chorus Pro -----------------------------------------------------------------------------
 
-    def call(self, app, account, operation, body=None, trace=None):
+    def call(self, app, account, operation, body=None, trace=None, expect=None, codes=None):
         """``POST <api>/cpro/<operation>`` with a JSON body; returns the JSON object of the answer.
 
-        Raises AccountRejected on a second 401, AccessForbidden on 403, BusinessError on 400 with
-        ``codeRetour``, ApiUnavailable (or UnreadableAnswer) otherwise. HTTP 200 answers are
-        returned whatever their ``codeRetour``: the caller knows which codes mean "empty".
+        A verdict comes only from an answer recognisably Chorus Pro's: HTTP 200 with a ``codeRetour`` among
+        ``codes`` (default 0 and the "no result" codes) and, when ``expect`` names a field, that field present
+        (a list or, as some clients see, one object; it may be absent with a "no result" code). 401 with
+        PISTE's ``WWW-Authenticate`` (or Chorus Pro's JSON): one fresh token, then AccountRejected.
+        403 with an empty body, an echo of the request or Chorus Pro's JSON: AccessForbidden. 400 with a
+        ``codeRetour``: BusinessError. Everything else is retried like a 5xx, then ApiUnavailable (Unrouted
+        for the unrouted shapes, 403 ``{}`` and 404, which a wrong ``chorus_api_url`` gives on every call).
         """
         api_url = self.urls(app.environment)[1]
         url = '%s/cpro/%s' % (api_url, operation.lstrip('/'))
         path = _path_of(url)
         cpro_account = account.cpro_account()
         self._register_secret(account.password, cpro_account)
-        payload = json.dumps(body if body is not None else {}).encode('utf-8')
+        request = body if body is not None else {}
+        payload = json.dumps(request).encode('utf-8')
+        codes = tuple(codes) if codes is not None else (0,) + EMPTY_RESULT_CODES
 
-        token = self.token(app, trace)
-        response = self._post_api(url, token, cpro_account, payload, trace)
-        fresh_tokens = 0
-        first = None
-        while response.status_code == 401:
-            reason = _www_authenticate_reason(response)
-            first = first or reason
-            token_refused = _token_refused(response)
-            response.close()
-            # One fresh token after any 401 (design.md). A 401 that names the token itself
-            # (RFC 6750 invalid_token) again, e.g. a token that expired during a retry's backoff,
-            # is not the account's fault: more fresh tokens, then api_unavailable, never account_rejected.
-            if fresh_tokens >= 1 and not token_refused:
-                raise self._error(AccountRejected, 'HTTP 401 on %s for technical account %s, again with a fresh token%s'
-                                  % (path, account.login, ' (%s)' % (reason or first) if (reason or first) else ''),
-                                  http_status=401, path=path, libelle=reason or first)
-            if fresh_tokens > self.retries:
-                raise self._error(ApiUnavailable, 'HTTP 401 on %s: the access token was refused (%s) again with %d fresh tokens'
-                                  % (path, reason or 'invalid_token', fresh_tokens),
-                                  http_status=401, path=path, libelle=reason, cause='token refused', retries=fresh_tokens)
-            if fresh_tokens >= 1 and trace is not None:
-                trace.retried('token refused')
-            token = self.token(app, trace, stale=token)
-            fresh_tokens += 1
-            response = self._post_api(url, token, cpro_account, payload, trace)
-        try:
-            return self._read_answer(response, path)
-        finally:
-            response.close()
+        def once():
+            token = self.token(app, trace)
+            answer = self._post_api(url, token, cpro_account, payload)
+            fresh_tokens = 0
+            first = None
+            while answer.status == 401 and _is_piste_401(answer):
+                reason = _www_authenticate_reason(answer)
+                first = first or reason
+                # One fresh token after any 401 (design.md). A 401 that names the token itself
+                # (RFC 6750 invalid_token) again, e.g. a token that expired during a retry's backoff,
+                # is not the account's fault: more fresh tokens, then api_unavailable, never account_rejected.
+                if fresh_tokens >= 1 and not _token_refused(answer):
+                    raise self._error(AccountRejected, 'HTTP 401 on %s for technical account %s, again with a fresh token%s'
+                                      % (path, account.login, ' (%s)' % (reason or first) if (reason or first) else ''),
+                                      http_status=401, path=path, libelle=reason or first)
+                if fresh_tokens > self.retries:
+                    raise self._error(ApiUnavailable, 'HTTP 401 on %s: the access token was refused (%s) again with %d '
+                                      'fresh tokens' % (path, reason or 'invalid_token', fresh_tokens),
+                                      http_status=401, path=path, libelle=reason, cause='token refused',
+                                      retries=fresh_tokens)
+                if fresh_tokens >= 1 and trace is not None:
+                    trace.retried('token refused')
+                token = self.token(app, trace, stale=token)
+                fresh_tokens += 1
+                answer = self._post_api(url, token, cpro_account, payload)
+            return self._read_answer(answer, path, request, expect, codes)
 
-    def _post_api(self, url, token, cpro_account, payload, trace):
+        return self._attempts(path, trace, once)
+
+    def _post_api(self, url, token, cpro_account, payload):
         headers = {
             'Authorization': 'Bearer %s' % token,
             'cpro-account': cpro_account,
             'Content-Type': JSON_CONTENT_TYPE,
             'Accept': JSON_CONTENT_TYPE,
         }
-        return self._send('POST', url, trace=trace, data=payload, headers=headers)
+        return self._send_once('POST', url, data=payload, headers=headers)
 
-    def _read_answer(self, response, path):
-        code = response.status_code
-        if code in RETRY_STATUS_CODES:
-            raise self._retries_exhausted(response, path)
-        body = _json_or_none(response)
+    def _read_answer(self, answer, path, request, expect, codes):
+        code = answer.status
+        body = answer.json()
         fields = _business_fields(body)
+        if code in RETRY_STATUS_CODES:
+            what = 'rate limited (HTTP 429)' if code == 429 else 'HTTP %d' % code
+            raise _Transient('HTTP %d' % code, '%s on %s' % (what, path), http_status=code,
+                             retry_after=parse_retry_after(answer.headers.get('Retry-After')))
         if code == 200:
-            if not isinstance(body, dict):
-                raise self._error(UnreadableAnswer, 'HTTP 200 on %s without a JSON object' % path,
-                                  http_status=code, path=path, cause='unreadable answer')
+            problem = _unrecognised(body, expect, codes)
+            if problem:
+                raise _Transient('unreadable answer', 'HTTP 200 on %s %s' % (path, problem), http_status=code,
+                                 code_retour=fields[0], libelle=self.scrub(fields[1]), unreadable=True)
             return body
         if code == 403:
-            raise self._error(AccessForbidden, 'HTTP 403 on %s (%s)' % (path, _forbidden_body(response, body)),
+            shape = _forbidden_shape(answer, body, request)
+            if shape == 'unrouted':
+                raise _Transient('unrouted', 'HTTP 403 with {} on %s (the shape of a path the gateway does not route: '
+                                 'check chorus_api_url and the APIs the PISTE application subscribed)' % path,
+                                 http_status=code)
+            if shape is None:
+                raise _Transient('HTTP 403 not from Chorus Pro', 'HTTP 403 on %s that is not Chorus Pro\'s (%s)'
+                                 % (path, answer.describe()), http_status=code, unreadable=True)
+            raise self._error(AccessForbidden, 'HTTP 403 on %s (%s)' % (path, shape),
                               http_status=code, path=path, code_retour=fields[0], libelle=fields[1])
-        if code == 400 and fields[0] is not None:
-            raise self._error(BusinessError, 'HTTP 400 on %s: codeRetour %s%s'
-                              % (path, fields[0], ' (%s)' % fields[1] if fields[1] else ''),
+        if code == 404 and not answer.is_html():
+            raise _Transient('unrouted', 'HTTP 404 on %s (no such API: check chorus_api_url)' % path, http_status=code)
+        if code in (400, 415) and fields[0] is not None:
+            raise self._error(BusinessError, 'HTTP %d on %s: codeRetour %s%s'
+                              % (code, path, fields[0], ' (%s)' % fields[1] if fields[1] else ''),
                               http_status=code, path=path, code_retour=fields[0], libelle=fields[1])
-        raise self._error(ApiUnavailable, 'unexpected HTTP %d on %s%s'
-                          % (code, path, ' (codeRetour %s)' % fields[0] if fields[0] is not None else ''),
-                          http_status=code, path=path, code_retour=fields[0], libelle=fields[1],
-                          cause='HTTP %d' % code)
+        why = 'a 401 without PISTE\'s WWW-Authenticate' if code == 401 else answer.describe()
+        raise _Transient('HTTP %d' % code, 'unexpected HTTP %d on %s (%s)' % (code, path, why), http_status=code,
+                         code_retour=fields[0], libelle=self.scrub(fields[1]), unreadable=code in (200, 401, 403))
+
+
+class _Transient(Exception):
+    """Internal: an outcome worth another try (never leaves the client: ``_attempts`` turns it into ApiUnavailable)."""
+
+    def __init__(self, cause, message, http_status=None, retry_after=None, code_retour=None, libelle=None,
+                 unreadable=False):
+        super(_Transient, self).__init__(message)
+        self.cause = cause
+        self.message = message
+        self.http_status = http_status
+        self.retry_after = retry_after
+        self.code_retour = code_retour
+        self.libelle = libelle
+        self.unreadable = unreadable
+
+
+class _Answer(object):
+    """A fully read HTTP answer: status, headers and body bytes."""
+
+    __slots__ = ('status', 'headers', 'content', '_json')
+
+    def __init__(self, status, headers, content):
+        self.status = status
+        self.headers = headers
+        self.content = content
+        self._json = False
+
+    def json(self):
+        """The decoded JSON body, or None when the body is empty or not JSON."""
+        if self._json is False:
+            try:
+                self._json = json.loads(self.content.decode('utf-8')) if self.content else None
+            except ValueError:
+                self._json = None
+        return self._json
+
+    def is_html(self):
+        ctype = (self.headers.get('Content-Type') or '').lower()
+        head = self.content[:200].lstrip().lower()
+        return 'html' in ctype or head.startswith(b'<!doctype') or head.startswith(b'<html')
+
+    def describe(self):
+        """What the body looks like, never what it says (it may echo a secret)."""
+        if not self.content:
+            return 'empty body'
+        if self.is_html():
+            return 'an HTML page, not the API\'s answer'
+        body = self.json()
+        if body is None:
+            return 'a body that is not JSON (%d bytes, truncated?)' % len(self.content)
+        return 'unexpected JSON %s' % type(body).__name__
+
+
+_CHUNK = 65536
+_MAX_BODY = 64 * 1024 * 1024
+DEFAULT_TOKEN_LIFETIME = 300  # when PISTE gives no usable expires_in: short, and a 401 renews it anyway
+
+
+def token_lifetime(expires_in):
+    """Seconds a token may be used: ``expires_in`` as PISTE sent it (int, float or digits), else a short default.
+
+    Missing, zero, negative or unreadable values give ``DEFAULT_TOKEN_LIFETIME`` rather than a token
+    renewed on every call (zero) or refused outright: an invalid_token 401 renews it if it was wrong.
+    """
+    if isinstance(expires_in, bool):
+        return DEFAULT_TOKEN_LIFETIME
+    if isinstance(expires_in, str):
+        try:
+            expires_in = float(expires_in.strip())
+        except ValueError:
+            return DEFAULT_TOKEN_LIFETIME
+    if not isinstance(expires_in, (int, float)) or expires_in != expires_in or expires_in <= 0:
+        return DEFAULT_TOKEN_LIFETIME
+    return float(min(expires_in, 86400))
+
+
+def _total_timeout(seconds):
+    from urllib3.util.timeout import Timeout  # pylint: disable=import-outside-toplevel  # comes with requests
+    return Timeout(total=seconds, connect=seconds, read=seconds)
+
+
+def _socket_timeout(raw, seconds):
+    """Bound the next socket read by what is left of the deadline (best effort: urllib3 internals)."""
+    sock = getattr(getattr(raw, 'connection', None), 'sock', None)
+    if sock is not None:
+        try:
+            sock.settimeout(max(0.001, seconds))
+        except (OSError, ValueError):
+            pass
+
+
+def _is_piste_401(answer):
+    """A 401 that is PISTE's (``WWW-Authenticate: Bearer ... error=``) or Chorus Pro's JSON, not a proxy's."""
+    header = (answer.headers.get('WWW-Authenticate') or '').strip().lower()
+    if header.startswith('bearer') and 'error=' in header.replace(' ', ''):
+        return True
+    code = _business_fields(answer.json())[0]
+    return code is not None and str(code).strip() == '401'
+
+
+def _unrecognised(body, expect, codes):
+    """Why an HTTP 200 body is not a Chorus Pro answer the caller can trust, or None."""
+    if not isinstance(body, dict):
+        return 'without a JSON object'
+    if 'codeRetour' not in body:
+        return 'without codeRetour'
+    code = code_retour(body)
+    if code not in codes:
+        return 'with an unexpected codeRetour %s' % _short(body.get('codeRetour'))
+    if expect is not None:
+        value = body.get(expect)
+        if value is None and code in EMPTY_RESULT_CODES:
+            return None
+        if not isinstance(value, (list, dict)) or (isinstance(value, dict) and not value and expect.startswith('liste')):
+            return 'without %s' % expect
+    return None
+
+
+def _forbidden_shape(answer, body, request):
+    """What a 403 body says: a sentence for Chorus Pro's refusals, 'unrouted' for ``{}``, None for anything else.
+
+    An empty body and an echo of the request (re-serialised with defaults) are how Chorus Pro refuses a
+    call without raccordement; ``{}`` is what the gateway answers for a path it does not route; an HTML
+    page is a proxy's or a gateway's, never the API's answer.
+    """
+    if not answer.content.strip():
+        return 'empty body: no API raccordement for this application and structure, API not subscribed ' \
+               'on the PISTE application, or wrong environment'
+    if answer.is_html():
+        return None
+    if body == {}:
+        return 'unrouted'
+    if not isinstance(body, dict):
+        return None
+    code, libelle = _business_fields(body)
+    if code is not None:
+        return 'codeRetour %s%s' % (code, ', %s' % libelle if libelle else '')
+    keys = set(body)
+    if 'idUtilisateurCourant' in keys or (isinstance(request, dict) and keys & set(request)):
+        return 'request refused (echoed back): no API raccordement for this application and structure, ' \
+               'or API not subscribed'
+    return None
 
 
 def code_retour(answer):
@@ -589,13 +784,6 @@ def _num(value):
     return int(value) if float(value).is_integer() else value
 
 
-def _json_or_none(response):
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _business_fields(body):
     if not isinstance(body, dict):
         return None, None
@@ -605,27 +793,16 @@ def _business_fields(body):
     return code, _short(body.get('libelle'))
 
 
-def _forbidden_body(response, body):
-    """Describe a 403 body without quoting it: an empty body and an echoed request mean different things."""
-    if not response.content or body in ({}, []):
-        return 'empty body: no API raccordement for this application and structure, API not subscribed ' \
-               'on the PISTE application, or wrong environment'
-    code, libelle = _business_fields(body)
-    if code is not None:
-        return 'codeRetour %s%s' % (code, ', %s' % libelle if libelle else '')
-    return 'request refused: no API raccordement for this application and structure, or API not subscribed'
-
-
-def _token_refused(response):
+def _token_refused(answer):
     """True when a 401 blames the access token (RFC 6750 ``error="invalid_token"``), not the account."""
-    header = (response.headers.get('WWW-Authenticate') or '').lower().replace(' ', '')
+    header = (answer.headers.get('WWW-Authenticate') or '').lower().replace(' ', '')
     return 'error="invalid_token"' in header
 
 
-def _www_authenticate_reason(response):
+def _www_authenticate_reason(answer):
     """``error_description`` of a PISTE ``WWW-Authenticate`` header, or the ``libelle`` of the body."""
-    header = response.headers.get('WWW-Authenticate') or ''
+    header = answer.headers.get('WWW-Authenticate') or ''
     marker = 'error_description="'
     if marker in header:
         return _short(header.split(marker, 1)[1].split('"', 1)[0])
-    return _business_fields(_json_or_none(response))[1]
+    return _business_fields(answer.json())[1]

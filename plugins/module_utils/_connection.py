@@ -41,6 +41,7 @@ CONNECTION_ARGSPEC = dict(
     proxy=dict(type='str', fallback=(env_fallback, ['CHORUS_PROXY'])),
     timeout=dict(type='int', default=DEFAULT_TIMEOUT, fallback=(env_fallback, ['CHORUS_TIMEOUT'])),
     retries=dict(type='int', default=DEFAULT_RETRIES, fallback=(env_fallback, ['CHORUS_RETRIES'])),
+    rate_limit=dict(type='float', default=0, fallback=(env_fallback, ['CHORUS_RATE_LIMIT'])),
 )
 
 CONNECTION_OPTIONS = tuple(CONNECTION_ARGSPEC)

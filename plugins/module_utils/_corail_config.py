@@ -48,9 +48,11 @@ from ansible_collections.chorus.corail.plugins.module_utils._identifiers import 
     InvalidIdentifier,
     check_environment,
     check_siret,
+    normalise_siret,
     login_problem,
     password_problem,
 )
+from ansible_collections.chorus.corail.plugins.module_utils._secrets import refusal_of
 
 # The facade: what corail_config, the Windows action plugin and the tests use.
 __all__ = ['APP', 'STRUCTURE', 'FIELDS', 'KINDS', 'SECRET_FIELDS', 'FORMATS', 'DEFAULT_LAYOUTS', 'NEW_FILE_HEADER',
@@ -141,6 +143,8 @@ def _text(value, field, siret=None, required=False, app=None, secret=False):
     where = field if app is None else '%s of PISTE application %s' % (field, app)
     if secret:
         value = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if refusal_of(value):  # never written: chorus.corail.literal_secrets refused it
+            raise InvalidIdentifier(where, refusal_of(value), siret)
     else:
         value = schema.normalise(value)
     if value is None or value == '':
@@ -189,10 +193,12 @@ def build_blocks(piste_apps, structures):
     blocks = []
     seen = set()
     for index, item in enumerate(structures or []):
-        siret = item.get('siret')
-        if isinstance(siret, int) and not isinstance(siret, bool):
-            siret = '%014d' % siret
-        check_siret(siret, field='siret' if isinstance(siret, str) and siret else 'siret of structures[%d]' % index)
+        siret = normalise_siret(item.get('siret'))
+        # The SIRET rule of the structure's environment (qualification identifiers need not satisfy Luhn).
+        named = schema.normalise(item.get('piste_app')) or (apps[0].ident if len(apps) == 1 else None)
+        environment = by_name[named].values['environment'] if named in by_name else None
+        check_siret(siret, field='siret' if isinstance(siret, str) and siret else 'siret of structures[%d]' % index,
+                    environment=environment)
         if siret in seen:
             raise InvalidIdentifier('siret', 'is listed twice', siret)
         seen.add(siret)

@@ -44,7 +44,7 @@ SCHEMA_VERSION = 2
 ROW_FIELDS = (
     'host', 'siret', 'name', 'contact', 'service_code', 'account', 'piste_app', 'environment',
     'status', 'label', 'severity', 'warnings', 'detail', 'remediation', 'id_structure_cpp',
-    'designation', 'password_expires_on', 'days_left', 'problem_since',
+    'designation', 'password_expires_on', 'days_left', 'problem_since', 'drift',
     'action_by', 'cause', 'cause_detail_fr', 'password_expiry_source',
 )
 # A spreadsheet has no dict: the cause becomes two columns.
@@ -169,6 +169,8 @@ def make_row(entry, position=0):
         'password_expires_on': _text(entry.get('password_expires_on')),
         'days_left': _int_or_none(entry.get('days_left')),
         'problem_since': None,
+        # config_drift: the deployed fields that differ (names only, secrets marked), else null.
+        'drift': [_text(f) for f in entry['drift']] if isinstance(entry.get('drift'), (list, tuple)) else None,
         'action_by': None,
         'cause': None,
         'cause_detail_fr': None,
@@ -178,8 +180,9 @@ def make_row(entry, position=0):
     row['action_by'] = action_by
     if cause is not None:
         row['cause'] = {'kind': cause['kind'], 'subject': _text(cause.get('subject')) or siret}
-        row['cause_detail_fr'] = (_text(entry.get('cause_detail_fr'))
-                                  or _statuses.CAUSE_DETAIL_FR.get(cause['kind']))
+        row['cause_detail_fr'] = _text(entry.get('cause_detail_fr')) or _statuses.cause_detail_fr(
+            row['cause'], siret=siret, account=row['account'], piste_app=row['piste_app'],
+            environment=row['environment'], password_expires_on=row['password_expires_on'])
     # credentials_info fills remediation from the same vocabulary; fill it when a caller did not.
     context = dict((k, v) for k, v in row.items() if k not in ('status', 'cause'))
     row['remediation'] = _text(entry.get('remediation')) or _statuses.remediation(status, **context)
@@ -249,7 +252,7 @@ def build_actions(rows):
         group['statuses'].sort(key=_statuses.status_rank)
         group['count'] = len(group['structures'])
         actions.append(group)
-    order = dict((who, i) for i, who in enumerate(_statuses.ACTION_BY))
+    order = dict((who, i) for i, who in enumerate(_statuses.ACTORS))
     actions.sort(key=lambda a: (-a['count'], order.get(a['action_by'], len(order)),
                                 _statuses.status_rank(a['statuses'][0]), kinds.index(a['kind']), a['subject'] or ''))
     return actions
@@ -304,6 +307,9 @@ def build_report(result, scope=None, generated_at=None):
         'structures': rows,
         'accounts': accounts,
         'api_calls': dict((str(k), int(v)) for k, v in api_calls.items()),
+        'warning_counts': dict((w, sum(1 for row in rows if w in row['warnings'])) for w in _statuses.WARNINGS),
+        # chorus_check_drift: how many servers were compared (null when the drift was not checked).
+        'drift': dict(result['drift']) if isinstance(result.get('drift'), dict) else None,
     }
 
 
@@ -421,6 +427,7 @@ def summary_lines(report, changes=None, limit=10):
         lines.append('Since %s: %d new, %d changed, %d recurring, %d fixed, %d not rechecked'
                      % (changes['previous']['generated_at'], c['new'], c['changed'], c['recurring'],
                         c['fixed'], c['not_rechecked']))
+    lines.extend(_drift_lines(report, limit))
     problems = sorted((r for r in report['structures'] if is_problem(r['status'])), key=worst_first_key)
     for row in problems[:max(limit, 0)]:
         text = '%s %s %s on %s (%s)' % (row['severity'].upper(), row['status'], row['siret'], row['host'],
@@ -433,6 +440,22 @@ def summary_lines(report, changes=None, limit=10):
         lines.append(text)
     if len(problems) > limit:
         lines.append('... and %d more problem(s), see the report' % (len(problems) - limit))
+    return lines
+
+
+def _drift_lines(report, limit):
+    """chorus_check_drift: how many servers were compared, then the first structures that drift."""
+    drift = report.get('drift')
+    if not drift:
+        return []
+    rows = [r for r in report['structures'] if r.get('drift')]
+    lines = ['Config drift: %d structure(s) differ from the inventory on the %d server(s) compared%s'
+             % (len(rows), drift.get('hosts_checked', 0),
+                ('; not readable: %s' % ', '.join(drift['hosts_unreadable'][:10])) if drift.get('hosts_unreadable') else '')]
+    for row in rows[:max(limit, 0)]:
+        lines.append('DRIFT %s on %s: %s' % (row['siret'], row['host'], ', '.join(row['drift'])))
+    if len(rows) > limit:
+        lines.append('... and %d more structure(s) with drift, see the report' % (len(rows) - limit))
     return lines
 
 
@@ -483,7 +506,7 @@ def render_csv(report):
                 value = cause.get(column[len('cause_'):])
             if column == 'siret':
                 cells.append(csv_text_cell(value))
-            elif column == 'warnings':
+            elif column in ('warnings', 'drift'):
                 cells.append(', '.join(value or []))
             elif value is None:
                 cells.append('')

@@ -99,3 +99,36 @@ def app_problems(name, app):
         if problem:
             problems.append((field, problem))
     return problems
+
+
+# One structure, one environment: one account and one PISTE application. (field, what differs)
+_CONFLICT_FIELDS = (('account', 'accounts'), ('piste_app', 'PISTE applications'))
+
+
+def siret_conflicts(entries):
+    """{index: [reason]} of the entries whose SIRET is declared with different accounts or applications in one environment.
+
+    ``entries``: the check's entries (``siret``, ``account``, ``piste_app``, ``environment``, ``host``),
+    from one host or from the whole inventory. Neither declaration can be trusted, so every entry of the
+    SIRET in that environment gets the reason, which names each declaration and its host.
+    """
+    groups = {}
+    for index, entry in enumerate(entries):
+        if isinstance(entry.get('siret'), str) and entry.get('environment'):
+            groups.setdefault((entry['siret'], entry['environment']), []).append(index)
+    found = {}
+    for (siret, environment), indexes in sorted(groups.items()):
+        for field, plural in _CONFLICT_FIELDS:
+            declared = [i for i in indexes if entries[i].get(field) is not None]
+            values = []
+            for i in declared:
+                if entries[i][field] not in values:
+                    values.append(entries[i][field])
+            if len(values) < 2:
+                continue
+            where = ', '.join('%s on %s' % (entries[i][field], entries[i].get('host') or '?') for i in declared)
+            reason = ('%s: SIRET %s is declared %d times in %s with different %s (%s)'
+                      % (field, siret, len(declared), environment, plural, where))
+            for i in declared:
+                found.setdefault(i, []).append(reason)
+    return found

@@ -21,6 +21,7 @@ __metaclass__ = type
 
 import base64
 import json
+import re
 
 from urllib.parse import quote, quote_plus
 
@@ -31,8 +32,58 @@ MASK = '********'
 NO_LOG_PLACEHOLDER = 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
 
 
+# Jinja's three opening delimiters: a text holding one of them is a template to Ansible.
+JINJA_OPENERS = ('{{', '{%', '{#')
+_BARE_VARIABLE = re.compile(r'^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$')
+_ONE_EXPRESSION = re.compile(r'^\{\{(?:(?!\{\{|\}\}|\{%|%\}|\{#|#\}).)*\}\}$', re.DOTALL)
+# A secret the collection refuses to use travels as this text followed by the reason, so that the one
+# validation path (the offline checks) reports it for every structure using it, as invalid_input.
+REFUSED_PREFIX = 'chorus.corail refused this secret: '
+TEMPLATED_SECRET = (
+    'holds Jinja delimiters ({{, {% or {#) among other characters, which Ansible would template (a {#...#} '
+    'part would vanish, a {{...}} part would be replaced), so it is not used. Keep it literal: in clear-text '
+    'vars write it as !unsafe \'...\', or vault-encrypt it on its own (ansible-vault encrypt_string)')
+
+
+def template_shape(text):
+    """How Ansible would read ``text`` if it templated it.
+
+    ``plain`` (no delimiter: templating leaves it as it is), ``variable`` (exactly ``{{ name }}``, an
+    indirection to another variable), ``expression`` (one ``{{ ... }}`` and nothing else: a lookup,
+    a filter) or ``mixed`` (delimiters among other text: what a generated password looks like when it
+    happens to hold ``{#`` or ``{{``; templating it would change it).
+    """
+    if not any(opener in text for opener in JINJA_OPENERS):
+        return 'plain'
+    if _BARE_VARIABLE.match(text):
+        return 'variable'
+    if _ONE_EXPRESSION.match(text):
+        return 'expression'
+    return 'mixed'
+
+
+def variable_of(text):
+    """The variable name of a ``{{ name }}`` text, or None."""
+    match = _BARE_VARIABLE.match(text)
+    return match.group(1) if match else None
+
+
+def refused(reason):
+    """The value standing for a secret refused for ``reason`` (a text that never quotes the secret)."""
+    return REFUSED_PREFIX + reason
+
+
+def refusal_of(value):
+    """The reason a secret was refused, or None when ``value`` is not a refused secret."""
+    if isinstance(value, str) and value.startswith(REFUSED_PREFIX):
+        return value[len(REFUSED_PREFIX):]
+    return None
+
+
 def secret_problem(value):
     """Why ``value`` cannot be a password or client secret, or None. Never quotes the value."""
+    if refusal_of(value):
+        return refusal_of(value)
     if not isinstance(value, str):
         return 'must be a string, got %s' % type(value).__name__
     if not value.strip():

@@ -133,26 +133,77 @@ def _backup_name(path):
     return '%s.%s~' % (path, datetime.datetime.now().strftime('%Y-%m-%d@%H:%M:%S.%f'))
 
 
-def backups_of(path):
-    """Backups of ``path`` (both naming schemes), oldest first."""
+def _stamp_time(stamp):
+    """The local time a backup name carries (both naming schemes); None for an impossible date."""
+    try:
+        return datetime.datetime.strptime(stamp, '%Y-%m-%d@%H:%M:%S.%f' if '.' in stamp else '%Y-%m-%d@%H:%M:%S')
+    except ValueError:
+        return None  # looks like a backup name but is not one of ours: left alone
+
+
+def _dated_backups(path):
+    """(time, path) of each backup of ``path`` (both naming schemes), oldest first."""
     directory = os.path.dirname(path) or '.'
     pattern = re.compile(_BACKUP_RE % re.escape(os.path.basename(path)))
     found = []
     for name in os.listdir(directory):
         match = pattern.match(name)
-        if match:
+        if match and _stamp_time(match.group('stamp')):
             found.append((match.group('stamp'), name))
-    return [os.path.join(directory, name) for _stamp, name in sorted(found)]
+    return [(_stamp_time(stamp), os.path.join(directory, name)) for stamp, name in sorted(found)]
 
 
-def prune_backups(path, keep, secret=True):
-    """Delete the oldest backups beyond ``keep``; the kept ones lose any access for others. Returns the deleted."""
-    found = backups_of(path)
-    doomed = found[:-keep] if len(found) > keep else []
+def backups_of(path):
+    """Backups of ``path`` (both naming schemes), oldest first."""
+    return [full for _when, full in _dated_backups(path)]
+
+
+def check_retention(keep=None, keep_days=None):
+    """Raise WriteError naming the option when a retention limit is not a whole number of at least 1."""
+    for option, value in (('backup_keep', keep), ('backup_keep_days', keep_days)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise WriteError('%s: must be 1 or more, got %r' % (option, value))
+
+
+def select_expired(dated, keep=None, keep_days=None, now=None):
+    """The paths of ``dated`` ((time, path) pairs) beyond the ``keep`` newest or older than ``keep_days`` days.
+
+    The newest one always stays, so that the last change can be undone however old it is.
+    Pure: shared by backups and by any other dated file set (reports).
+    """
+    check_retention(keep, keep_days)
+    ordered = sorted(dated, key=lambda pair: pair[0])
+    survivors = ordered[-keep:] if keep else ordered
+    if keep_days:
+        limit = (now or datetime.datetime.now()) - datetime.timedelta(days=keep_days)
+        survivors = [pair for pair in survivors if pair[0] >= limit] or ordered[-1:]
+    kept = set(full for _when, full in survivors)
+    return [full for _when, full in ordered if full not in kept]
+
+
+def _is_live(full, live):
+    try:
+        return os.path.samefile(full, live)
+    except OSError:
+        return False
+
+
+def prune_backups(path, keep=None, keep_days=None, secret=True, now=None):
+    """Delete the backups of ``path`` beyond the ``keep`` newest or older than ``keep_days`` days.
+
+    Only regular files named as backups go; never the live file (nor what a link points to), never the
+    newest backup. The kept ones lose any access for others. Returns the deleted paths, oldest first.
+    """
+    live = target_of(path)
+    dated = [(when, full) for when, full in _dated_backups(path)
+             if stat.S_ISREG(os.lstat(full).st_mode) and not _is_live(full, live)]
+    doomed = select_expired(dated, keep, keep_days, now)
     for full in doomed:
         os.unlink(full)
     if secret:
-        for full in found[len(doomed):]:
+        for _when, full in dated:
+            if full in doomed:
+                continue
             mode = stat.S_IMODE(os.lstat(full).st_mode)
             if mode & OTHERS:
                 os.chmod(full, mode & ~OTHERS)
@@ -174,11 +225,12 @@ def _private_copy(data, directory, base, suffix):
 
 
 def write(snapshot, content, secret=True, keep_mode=False, backup=False, backup_keep=3, validate=None,
-          run=None, warn=None, create_parents=False):
+          run=None, warn=None, create_parents=False, backup_keep_days=None):
     """Replace the file ``snapshot`` was read from by ``content``, atomically. Returns the backup path or None.
 
     ``keep_mode``: the caller applies an explicit mode afterwards, so the current one is kept as is.
     ``create_parents``: make missing folders (0700); without it a missing folder is an error.
+    ``backup_keep`` / ``backup_keep_days``: after a new backup, keep that many / that recent (see prune_backups).
     ``run(argv) -> (rc, stdout, stderr)`` runs ``validate`` (default: subprocess, no shell).
     ``warn(text)`` hears about a mode tightened. Raises WriteError (ChangedMeanwhile, ValidateFailed);
     on any error the file is as it was and no temporary file is left.
@@ -186,6 +238,8 @@ def write(snapshot, content, secret=True, keep_mode=False, backup=False, backup_
     path = snapshot.path
     directory = os.path.dirname(path) or '.'
     base = os.path.basename(path)
+    if backup:
+        check_retention(backup_keep, backup_keep_days)
     if create_parents:
         make_parents(directory)
     elif not os.path.isdir(directory):
@@ -218,7 +272,7 @@ def write(snapshot, content, secret=True, keep_mode=False, backup=False, backup_
         backup_file = None
         if backup and snapshot.exists:
             backup_file = _backup(snapshot, directory, base)
-            prune_backups(path, backup_keep, secret)
+            prune_backups(path, backup_keep, backup_keep_days, secret)
         os.replace(tmp, path)
         tmp = None
         _fsync_dir(directory)

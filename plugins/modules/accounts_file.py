@@ -22,7 +22,11 @@ description:
     stay byte for byte as they were, and the result is parsed back before it replaces the file; if anything
     but the intended entry would change, nothing is written.
   - Writes atomically (temporary file in the same directory, then rename), sets O(mode) (C(0600) by
-    default) and can keep a backup. The file is created, with its directory, when missing.
+    default) and can keep a backup. The file is created, with its directory, when missing. A symlink stays a
+    link: the file it points to is edited.
+  - Runs that edit the same file at once take turns. The whole read-edit-write happens under an exclusive lock
+    (C(fcntl)) on a hidden lock file next to it (C(.<name>.lock)), and the file is read again under the lock.
+    Twenty enrolments started together keep twenty entries. A run waits up to 120 seconds for the lock.
   - The file must use block style for C(chorus_accounts) (one C(login:) line per account, as this module
     writes it); a one-line flow mapping other than C({}) is refused rather than rewritten.
   - This module runs on the controller, where the inventory lives (delegate it to C(localhost), or run it in a
@@ -72,6 +76,13 @@ options:
     description: Chorus Pro environment the account lives in.
     type: str
     choices: [qualification, production]
+  structures:
+    description:
+      - SIRETs of the structures this account serves, added to those the entry already lists. A structure without
+        C(account) takes the account whose entry lists its SIRET.
+    type: list
+    elements: str
+    version_added: 0.2.0
   validated:
     description: Whether Chorus Pro accepted the login and password when they were recorded.
     type: bool
@@ -89,7 +100,21 @@ options:
     type: raw
     default: '0600'
   backup:
-    description: Keep a copy of the previous file next to it (its name ends with C(~), so Ansible does not load it as vars).
+    description:
+      - Keep a private (C(0600)) copy of the previous file next to it. Its name ends with C(~), so Ansible does not
+        load it as vars.
+    type: bool
+    default: false
+  backup_keep:
+    description: How many backups of the file to keep when O(backup=true); older ones are deleted.
+    type: int
+    default: 10
+  replace_validated:
+    description:
+      - Whether a new O(vaulted_password) that is not validated (O(validated) not V(true)) may replace a password
+        the file marks C(validated: true).
+      - When V(false) (the default) the module fails and writes nothing, so that a mistyped password never replaces
+        one Chorus Pro accepted. The enroll and renew playbooks set it from C(chorus_enroll_replace).
     type: bool
     default: false
 notes:
@@ -160,16 +185,47 @@ backup_file:
   description: The backup made before writing.
   returned: when O(backup=true) and the file existed and changed
   type: str
-  sample: inventory/group_vars/all/chorus_accounts.yml.4242.2025-06-02@10:11:12~
+  sample: inventory/group_vars/all/chorus_accounts.yml.2025-06-02@10:11:12.123456~
 '''
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 from ansible_collections.chorus.corail.plugins.module_utils import _accounts_file as accounts
+from ansible_collections.chorus.corail.plugins.module_utils import _writer as writer
+
+
+def _edit(module, params, updates):
+    """Read, plan and write the file; under the lock when not in check mode, so that no enrolment is lost."""
+    path = params['path']
+    login = params['login']
+    snapshot = writer.read(path)
+    text = None
+    if snapshot.exists:
+        try:
+            text = snapshot.content.decode('utf-8')
+        except UnicodeDecodeError as exc:
+            # Otherwise YAML would only say "parse error"; say where the file stops being UTF-8.
+            raise accounts.AccountsFileError('is not valid UTF-8 (byte %d); nothing was written' % exc.start)
+
+    new_text, before, after, action = accounts.plan(text, login, state=params['state'], updates=updates,
+                                                    vaulted_password=params['vaulted_password'],
+                                                    replace_validated=params['replace_validated'])
+    result = dict(changed=action != 'unchanged', action=action, login=login,
+                  entry=accounts.public_entry(after if params['state'] == 'present' else None))
+    if module._diff and result['changed']:
+        result['diff'] = dict(before=accounts.diff_text(login, before), after=accounts.diff_text(login, after),
+                              before_header='%s (%s)' % (path, login), after_header='%s (%s)' % (path, login))
+    if result['changed'] and not module.check_mode:
+        # The one writer: temporary file, check that nobody changed the file since it was read, 0600
+        # private backup (pruned to backup_keep), one atomic rename; a symlink stays a link.
+        backup_file = writer.write(snapshot, to_bytes(new_text, errors='surrogate_or_strict'), secret=True,
+                                   keep_mode=True, backup=params['backup'], backup_keep=params['backup_keep'])
+        if backup_file:
+            result['backup_file'] = backup_file
+    return result
 
 
 def main():
@@ -181,12 +237,15 @@ def main():
             vaulted_password=dict(type='str', no_log=True),
             password_changed_on=dict(type='str', no_log=False),
             environment=dict(type='str', choices=['qualification', 'production']),
+            structures=dict(type='list', elements='str'),
             validated=dict(type='bool'),
             last_check_status=dict(type='str'),
             last_check_detail=dict(type='str'),
             last_check_on=dict(type='str'),
             mode=dict(type='raw', default='0600'),
             backup=dict(type='bool', default=False),
+            backup_keep=dict(type='int', default=10),
+            replace_validated=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -196,57 +255,20 @@ def main():
     params = module.params
     path = params['path']
     login = params['login']
-    updates = dict((key, params[key]) for key in ('password_changed_on', 'environment', 'validated',
+    updates = dict((key, params[key]) for key in ('password_changed_on', 'environment', 'structures', 'validated',
                                                   'last_check_status', 'last_check_detail', 'last_check_on'))
-    exists = os.path.exists(path)
-    text = None
-    if exists:
-        try:
-            with open(path, 'rb') as handle:
-                raw = handle.read()
-        except (IOError, OSError) as exc:
-            module.fail_json(msg='Cannot read %s: %s (login %s); nothing was written' % (path, to_native(exc), login), login=login)
-        try:
-            text = raw.decode('utf-8')
-        except UnicodeDecodeError as exc:
-            # Otherwise YAML would only say "parse error"; say where the file stops being UTF-8.
-            module.fail_json(msg='%s is not valid UTF-8 (byte %d); nothing was written for login %s' % (path, exc.start, login),
-                             login=login)
-
     try:
-        new_text, before, after, action = accounts.plan(text, login, state=params['state'], updates=updates,
-                                                        vaulted_password=params['vaulted_password'])
+        if module.check_mode:
+            # Check mode writes nothing, not even the folder or the lock file: a plain read will do.
+            result = _edit(module, params, updates)
+        else:
+            writer.make_parents(os.path.dirname(os.path.abspath(writer.target_of(path))))
+            with accounts.locked(writer.target_of(path)):
+                result = _edit(module, params, updates)
     except accounts.AccountsFileError as exc:
         module.fail_json(msg='%s %s (login %s)' % (path, to_native(exc), login), login=login)
-
-    result = dict(changed=action != 'unchanged', action=action, login=login,
-                  entry=accounts.public_entry(after if params['state'] == 'present' else None))
-    if module._diff and result['changed']:
-        result['diff'] = dict(before=accounts.diff_text(login, before), after=accounts.diff_text(login, after),
-                              before_header='%s (%s)' % (path, login), after_header='%s (%s)' % (path, login))
-
-    if result['changed'] and not module.check_mode:
-        if params['backup'] and exists:
-            result['backup_file'] = module.backup_local(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        try:
-            if not os.path.isdir(directory):
-                os.makedirs(directory)
-            # mkstemp creates the file 0600: the new content is never readable by others, even briefly.
-            fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
-        except (IOError, OSError) as exc:
-            module.fail_json(msg='Cannot write in %s: %s; nothing was written for login %s'
-                             % (directory, to_native(exc.strerror or exc), login), login=login)
-        try:
-            with os.fdopen(fd, 'wb') as handle:
-                handle.write(to_bytes(new_text, errors='surrogate_or_strict'))
-            if exists:
-                module.atomic_move(tmp, path)  # keeps the owner, group and SELinux context of the file
-            else:
-                os.rename(tmp, path)  # stays 0600 until O(mode) is applied below
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    except writer.WriteError as exc:
+        module.fail_json(msg='%s (login %s)' % (to_native(exc), login), login=login)
 
     if os.path.exists(path):
         # Also in check mode: a file left readable by others is reported as a change.

@@ -42,8 +42,14 @@ options:
     description:
       - The whole registered result of M(chorus.corail.credentials_info) (C(structures), C(accounts),
         C(api_calls)).
+      - Exactly one of O(result) and O(result_file) is required.
     type: dict
-    required: true
+  result_file:
+    description:
+      - The file M(chorus.corail.credentials_info) wrote with its O(chorus.corail.credentials_info#module:result_file)
+        option, read instead of O(result) and deleted once read. For thousands of structures: the result
+        then goes through no Ansible process (docs/performance.md).
+    type: path
   scope:
     description: What the run covered; every report states it, so that a partial report never looks complete.
     type: dict
@@ -283,10 +289,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.chorus.corail.plugins.module_utils._statuses import STATUSES
 
 
+# result (registered) or result_file (written by credentials_info's result_file), never both.
+ARGUMENT_RULES = dict(mutually_exclusive=[('result', 'result_file')], required_one_of=[('result', 'result_file')])
+
+
 def argument_spec():
     """The options, shared with the action plugin that does the work on the controller."""
     return dict(
-        result=dict(type='dict', required=True),
+        result=dict(type='dict'),
+        result_file=dict(type='path'),
         scope=dict(type='dict', default={}, options=dict(
             limit=dict(type='str', default='none'),
             hosts=dict(type='list', elements='str', default=[]),
@@ -308,7 +319,7 @@ def argument_spec():
 def main():
     # The reports are rendered from the collection's templates, on the controller: the action
     # plugin of the same name does it. Reaching this code means it was bypassed.
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **ARGUMENT_RULES)
     module.fail_json(msg='chorus.corail.check_report runs on the controller through its action plugin; '
                          'call it as a task (chorus.corail.check_report), not as a module file')
 

@@ -150,8 +150,9 @@ options:
   backup:
     description:
       - Before changing the file, copy it to C(PATH.YYYY-MM-DD@HH:MM:SS.ffffff~), mode C(0600).
-      - Each backup holds old passwords; O(backup_keep) limits how many are kept (backups named by
-        release 0.1.0, C(PATH.PID.YYYY-MM-DD@HH:MM:SS~), count too), and the kept ones lose any access for others.
+      - Each backup holds old passwords; O(backup_keep) and O(backup_keep_days) limit how many are kept (backups
+        named by release 0.1.0, C(PATH.PID.YYYY-MM-DD@HH:MM:SS~), count too), and the kept ones lose any access for others.
+      - Pruning only deletes regular files named as backups of O(path), never the file itself nor the newest backup.
     type: bool
     default: false
   backup_keep:
@@ -159,6 +160,14 @@ options:
       - How many backups of the file to keep when O(backup=true); older ones are deleted after a new one is made.
     type: int
     default: 3
+  backup_keep_days:
+    description:
+      - When O(backup=true), also delete, after a new backup is made, the backups older than this many days
+        (by the date in their name). The newest backup is always kept.
+      - Both limits apply - a backup goes when it is beyond O(backup_keep) or older than O(backup_keep_days).
+      - Without it, backups are kept whatever their age.
+    type: int
+    version_added: 0.2.0
   validate:
     description:
       - Command that checks the new content before it replaces the file, as in M(ansible.builtin.template).
@@ -218,7 +227,7 @@ notes:
     section that is neither C(key = value) nor a comment.
   - Runs on POSIX targets, and on Windows targets through ansible.windows (an optional dependency).
   - On Windows, O(validate), O(owner), O(group), O(mode) and the other POSIX file options are refused, and
-    O(backup_keep) does not prune the backups.
+    O(backup_keep) and O(backup_keep_days) do not prune the backups.
 seealso:
   - module: ansible.builtin.template
   - module: ansible.windows.win_copy
@@ -315,11 +324,22 @@ pruned:
   type: list
   elements: str
   sample: ["21330063500017"]
+drift:
+  description:
+    - The structures whose settings in the file differed from O(structures) and O(piste_apps) before this run,
+      by SIRET, with the names of the fields that differ (what a run writes); in check mode, what a run would change.
+      The check role reads it to report C(config_drift) (C(chorus_check_drift=true)).
+    - C(not_deployed) when the structure is not in the file; C(piste_app.FIELD) for a field of its PISTE application.
+    - Only names, never a value nor anything derived from one; structures in sync are left out.
+  returned: always
+  type: dict
+  sample: {"21640445900002": ["password"], "21330063500017": ["not_deployed"]}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.chorus.corail.plugins.module_utils import _corail_config as cc
+from ansible_collections.chorus.corail.plugins.module_utils import _drift
 from ansible_collections.chorus.corail.plugins.module_utils import _writer as writer
 from ansible_collections.chorus.corail.plugins.module_utils._identifiers import InvalidIdentifier
 from ansible_collections.chorus.corail.plugins.module_utils._secrets import keep_only_secrets
@@ -356,6 +376,7 @@ def argument_spec():
         prune=dict(type='bool', default=False),
         backup=dict(type='bool', default=False),
         backup_keep=dict(type='int', default=3),
+        backup_keep_days=dict(type='int'),
         validate=dict(type='str'),
         create=dict(type='bool', default=True),
         # Windows only: read by the action plugin (plugins/action/corail_config.py), ignored here.
@@ -395,8 +416,10 @@ def main():
     params = module.params
     path = params['path']
 
-    if params['backup_keep'] < 1:
-        module.fail_json(msg='backup_keep: must be 1 or more, got %d' % params['backup_keep'])
+    try:
+        writer.check_retention(params['backup_keep'], params['backup_keep_days'])
+    except writer.WriteError as exc:
+        module.fail_json(msg=to_native(exc))
     if params['validate']:
         try:
             writer.validate_argv(params['validate'], 'x')
@@ -411,7 +434,8 @@ def main():
         module.fail_json(msg='%s; nothing was written' % to_native(exc))
     plan = _plan(module, layout, snapshot)
 
-    result = dict(changed=False, path=path, structures=cc.written_structures(plan.blocks), pruned=plan.pruned_structures)
+    result = dict(changed=False, path=path, structures=cc.written_structures(plan.blocks), pruned=plan.pruned_structures,
+                  drift=_drift.plan_drift(plan))
     if module._diff:
         result['diff'] = cc.masked_diff(layout, plan.before, plan.after, path)
 
@@ -425,7 +449,8 @@ def main():
                 break
             try:
                 backup_file = writer.write(snapshot, plan.content, keep_mode=explicit_mode, backup=params['backup'],
-                                           backup_keep=params['backup_keep'], validate=params['validate'],
+                                           backup_keep=params['backup_keep'], backup_keep_days=params['backup_keep_days'],
+                                           validate=params['validate'],
                                            run=module.run_command, warn=module.warn)
             except writer.ChangedMeanwhile as exc:
                 if attempt == 2:

@@ -20,10 +20,19 @@ description:
   - Offline checks always run (SIRET checksum, PISTE application and account definitions, environments,
     conflicting definitions). Online checks run unless O(online=false).
   - Online, structures are grouped by (environment, PISTE client_id, login). Each application asks for one
-    token, each group makes three calls (C(transverses/v1/recuperer/tauxtva),
-    C(transverses/v1/recuperer/structures/actives/destinataire), C(structures/v1/consulter) for the
-    password expiry date) and each structure one call (C(factures/v1/rechercher/recipiendaire) when the
-    account is attached to it, else C(structures/v1/rechercher)). Groups are checked concurrently.
+    token, each group makes two calls (C(transverses/v1/recuperer/structures/actives/destinataire), then
+    C(structures/v1/consulter) for the password expiry date, on the structure a C(TECH_0<SIRET>@cpp2017.fr)
+    login names when the account is attached to it) and each structure one call
+    (C(factures/v1/rechercher/recipiendaire) when the account is attached to it, else
+    C(structures/v1/rechercher)), so at most P + 2A + N calls without faults. Groups are checked concurrently.
+  - A verdict is given only on an answer that is recognisably the API's own (PISTE's OAuth error JSON,
+    PISTE's C(WWW-Authenticate) on a 401, Chorus Pro's JSON with a known C(codeRetour) and the expected
+    list). Anything else (an HTML page, a proxy's status, truncated JSON, a missing field) is retried like
+    a 5xx, then V(api_unavailable) with the reason.
+  - In V(qualification), a SIRET that fails the Luhn checksum is accepted with the warning
+    V(siret_checksum_unusual) (real qualification identifiers do not satisfy it); in V(production) the
+    checksum is required, with La Poste's rule. A SIRET given as a YAML integer is refused unless it has 14
+    digits (quote it); spaces and dots in a SIRET are removed.
   - The status of a structure is the first that applies in this order - V(invalid_input),
     V(missing_account), V(unchecked), V(piste_auth_failed), V(account_rejected), V(password_expired),
     V(access_forbidden), V(api_unavailable), V(structure_unknown), V(not_attached), V(password_expiring),
@@ -85,6 +94,17 @@ options:
       - Date (YYYY-MM-DD) the expiry dates are compared with. Defaults to the current date of the host
         running the module; set it for reproducible runs.
     type: str
+  result_file:
+    description:
+      - Write RV(structures), RV(accounts) and RV(api_calls) to this JSON file (mode C(0600), missing folders
+        created C(0700), replaced atomically) and leave RV(structures) and RV(accounts) out of the result,
+        which then holds RV(by_host), RV(counts), RV(api_calls), RV(result_file) and RV(total).
+      - For thousands of structures - M(chorus.corail.check_report) reads the file (and deletes it), so the
+        result does not go through Ansible's processes several times (docs/performance.md). Like the
+        result, the file holds no password, secret or token.
+      - Written in check mode too, since it is the result of a read-only module (the M(chorus.corail.check)
+        role does not set it in check mode, where nothing is written).
+    type: path
 extends_documentation_fragment:
   - chorus.corail.attributes
   - chorus.corail.attributes.INFO_MODULE
@@ -155,7 +175,7 @@ EXAMPLES = r'''
 RETURN = r'''
 structures:
   description: One entry per input structure, in input order.
-  returned: always
+  returned: when O(result_file) is not set (then in the file)
   type: list
   elements: dict
   contains:
@@ -193,7 +213,9 @@ structures:
     warnings:
       description:
         - Other things worth knowing - V(password_expiring), V(password_expired) (date passed but the account
-          still works), V(expiry_unknown), V(login_shape_unusual), V(retried) (transient errors were retried).
+          still works), V(expiry_unknown) (neither the API nor C(password_changed_on) gives a date),
+          V(login_shape_unusual), V(retried) (transient errors were retried), V(siret_checksum_unusual)
+          (qualification identifier that fails Luhn).
       type: list
       elements: str
       sample: [password_expiring]
@@ -216,6 +238,35 @@ structures:
     days_left:
       description: Days from O(today) to RV(structures[].password_expires_on) (negative when passed), or null.
       type: int
+    password_expiry_source:
+      description:
+        - Where RV(structures[].password_expires_on) comes from - V(api) (C(dateExpirationMotPasseCompteTech),
+          a date or a date-time read in Europe/Paris), V(estimated) (C(password_changed_on) + 424 days), or
+          null when unknown.
+      type: str
+      sample: api
+    action_by:
+      description:
+        - Who must act - V(gestionnaire) (portal work at the collectivite - create an account, a raccordement,
+          attach, renew), V(integrator) (the inventory, the PISTE application, a URL, a proxy, a re-run after
+          an outage) or V(nobody) (V(ok), V(unchecked)).
+        - A cause that cannot be one structure's is the integrator's - the token refused or unreachable, every
+          account of an application answering the unrouted shape (403 C({}), 404), or at least two accounts
+          of one application failing identically with none accepted.
+      type: str
+      sample: gestionnaire
+    cause:
+      description:
+        - What one action fixes, or null when nobody must act - C(kind) (V(piste_app_refused),
+          V(piste_app_unreachable), V(api_route), V(api_unavailable), V(account_rejected), V(password_expired),
+          V(password_expiring), V(raccordement_missing), V(not_attached), V(structure_unknown),
+          V(missing_account), V(invalid_input)) and C(subject) (the PISTE application, the login, the SIRET
+          or V(run)).
+      type: dict
+      sample: {"kind": "raccordement_missing", "subject": "21640445900002"}
+    cause_detail_fr:
+      description: The cause in one French sentence (dates as DD/MM/YYYY), or null when nobody must act.
+      type: str
 by_host:
   description: The same entries as RV(structures), grouped by host.
   returned: always
@@ -231,7 +282,7 @@ accounts:
     - One summary per (environment, piste_app, login) used by at least one structure whose account is in O(accounts).
     - C(status) is the account-level outcome (V(ok), V(password_expiring), V(unchecked), V(invalid_input),
       V(piste_auth_failed), V(account_rejected), V(password_expired), V(access_forbidden), V(api_unavailable)).
-  returned: always
+  returned: when O(result_file) is not set (then in the file)
   type: list
   elements: dict
   contains:
@@ -263,7 +314,17 @@ api_calls:
   description: HTTP requests made by this run per URL path, retries and token requests included.
   returned: always
   type: dict
-  sample: {"/api/oauth/token": 1, "/cpro/transverses/v1/recuperer/tauxtva": 2}
+  sample: {"/api/oauth/token": 1, "/cpro/transverses/v1/recuperer/structures/actives/destinataire": 2}
+result_file:
+  description: The file RV(structures) and RV(accounts) were written to.
+  returned: when O(result_file) is set
+  type: str
+  sample: /var/lib/chorus-corail/reports/.credentials_info.json
+total:
+  description: Number of structures checked (the length of RV(structures) in the file).
+  returned: when O(result_file) is set
+  type: int
+  sample: 20000
 '''
 
 import traceback
@@ -277,6 +338,10 @@ from ansible_collections.chorus.corail.plugins.module_utils._connection import (
 from ansible_collections.chorus.corail.plugins.module_utils._chorus_api import (
     ChorusClient,
     import_requests,
+)
+from ansible_collections.chorus.corail.plugins.module_utils._result_file import (
+    ResultFileError,
+    write_result,
 )
 from ansible_collections.chorus.corail.plugins.module_utils._secrets import (
     NO_LOG_PLACEHOLDER,
@@ -306,6 +371,7 @@ def argument_spec():
         concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
         password_warning_days=dict(type='int', default=DEFAULT_WARNING_DAYS, no_log=False),
         today=dict(type='str'),
+        result_file=dict(type='path'),
     )
 
 
@@ -373,6 +439,8 @@ def main():
         module.fail_json(msg='timeout: must be more than 0 seconds, got %d' % params['timeout'])
     if params['retries'] is not None and params['retries'] < 0:
         module.fail_json(msg='retries: must be 0 or more, got %d' % params['retries'])
+    if params['rate_limit'] is not None and params['rate_limit'] < 0:
+        module.fail_json(msg='rate_limit: must be 0 (no limit) or more calls per second, got %s' % params['rate_limit'])
     today = None
     if params['today']:
         today = parse_date(params['today'])
@@ -401,8 +469,16 @@ def main():
     # happen to hold a secret. SecretMask masks in one pass, only outside inventory text, in every
     # encoded form; the invocation is masked here too, then nothing is left for exit_json to mask.
     mask = SecretMask(module.no_log_values, pairs=_secret_pairs(params), keep=_inventory_texts(params))
-    invocation = {'module_args': mask.apply(_without_secret_fields(params))}
+    shown = _without_secret_fields(params)
+    if params['result_file']:
+        shown['structures'] = '%d structures (not echoed with result_file)' % len(params['structures'] or [])
+    invocation = {'module_args': mask.apply(shown)}
     result = mask.apply(result)
+    if params['result_file']:
+        try:
+            result = write_result(params['result_file'], result)
+        except ResultFileError as exc:
+            module.fail_json(msg=str(exc))
     module.no_log_values.clear()
     module.exit_json(changed=False, invocation=invocation, **result)
 

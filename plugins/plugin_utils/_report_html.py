@@ -184,8 +184,8 @@ def expiry_of(row):
     }
 
 
-# The cause in a few words, for the "({detail})" of a remediation text when the check gave no
-# French sentence of its own (the generic sentence would repeat the text around it).
+# The cause in a few words, for the "({detail})" of a remediation text: a whole sentence there
+# would repeat the text around it.
 _SHORT_DETAIL = {
     'raccordement_missing': 'accès refusé',
     'api_route': 'accès refusé à tous les appels de l\'application',
@@ -208,25 +208,26 @@ def remediation_for(row, audience):
     expires = None
     if expiry:
         expires = expiry['long'] + (' (%s)' % ESTIMATED if expiry['estimated'] else '')
-    detail = row.get('cause_detail_fr') or ''
     kind = (row.get('cause') or {}).get('kind')
-    if not detail or detail == _statuses.CAUSE_DETAIL_FR.get(kind):
-        detail = _SHORT_DETAIL.get(kind, detail)
+    # The "({detail})" of a text: the cause in a few words, the sentence around it says the rest.
+    detail = _SHORT_DETAIL.get(kind) or row.get('cause_detail_fr') or ''
     context = dict(siret=row.get('siret'), account=row.get('account'), piste_app=row.get('piste_app'),
                    environment=row.get('environment'), password_expires_on=expires, days_left=row.get('days_left'),
                    detail=detail.rstrip('.') or None)
-    return _statuses.remediation(row['status'], audience=audience, **context)
+    return _statuses.remediation(row['status'], cause=row.get('cause'), action_by=row.get('action_by'),
+                                 audience=audience, **context)
+
+
+_FR_DATE_RE = re.compile(r'\b(\d{2})/(\d{2})/(\d{4})\b')
+
+
+def sentence(text):
+    """A French sentence for a page: its dates written out (``14 décembre 2026``)."""
+    return _FR_DATE_RE.sub(lambda m: fr_long_date('%s-%s-%s' % (m.group(3), m.group(2), m.group(1))), text or '')
 
 
 # --------------------------------------------------------------------------------------------
 # Page data
-
-
-def own_why(row):
-    """The cause sentence when it says more than the remediation text, which opens on the cause anyway."""
-    why = row.get('cause_detail_fr') or ''
-    generic = _statuses.CAUSE_DETAIL_FR.get((row.get('cause') or {}).get('kind'))
-    return '' if why == generic else why
 
 
 def _scope(scope):
@@ -260,7 +261,7 @@ def _action_view(action, number, rows_by_siret):
         'subject': action['subject'],
         'label': action['label'],
         'action_by': action['action_by'],
-        'action_by_label': _statuses.ACTION_BY_LABELS.get(action['action_by'], action['action_by']),
+        'action_by_label': _statuses.ACTOR_LABELS.get(action['action_by'], action['action_by']),
         'count': action['count'],
         'count_label': plural(action['count'], 'structure'),
         'hosts': action['hosts'][:LIST_LIMIT],
@@ -270,8 +271,7 @@ def _action_view(action, number, rows_by_siret):
         'structures_more': max(len(action['structures']) - LIST_LIMIT, 0),
         'statuses': [_status(s) for s in action['statuses']],
         'severity': _statuses.SEVERITY[action['statuses'][0]],
-        'why': first.get('cause_detail_fr') or '',
-        'own_why': own_why(first),
+        'why': sentence(first.get('cause_detail_fr')),
         'steps': steps_of(remediation_for(first, 'integrator')),
     }
 
@@ -292,9 +292,9 @@ def _row_view(row, action_numbers):
         'expiry': expiry_of(row),
         'expires_on': row.get('password_expires_on') or '',
         'problem': _report.is_problem(row['status']),
-        'why': row.get('cause_detail_fr') or '',
+        'why': sentence(row.get('cause_detail_fr')),
         'action': action_numbers.get((cause['kind'], cause['subject'])) if cause else None,
-        'action_by_label': _statuses.ACTION_BY_LABELS.get(row.get('action_by'), ''),
+        'action_by_label': _statuses.ACTOR_LABELS.get(row.get('action_by'), ''),
         'detail': row.get('detail') or '',
     }
 
@@ -396,7 +396,7 @@ def contact_data(report, contact, integrator=None):
             'integrator_acts': row.get('action_by') == 'integrator',
         }
         # Where the mairie has steps to follow, they open on the cause: the sentence is said once.
-        view['why'] = (row.get('cause_detail_fr') or '') if view['integrator_acts'] else own_why(row)
+        view['why'] = sentence(row.get('cause_detail_fr')) if view['integrator_acts'] else ''
         if _report.is_problem(row['status']):
             view['note'] = INTEGRATOR_NOTE if view['integrator_acts'] else None
             view['steps'] = None if view['integrator_acts'] else steps_of(remediation_for(row, 'gestionnaire'))

@@ -109,3 +109,75 @@ def test_a_server_without_python_is_recorded_and_the_rollout_goes_on(tmp_path):
     assert 'Rollout: 1 of 2 server(s) deployed; 1 not deployed' in proc.stdout
     assert 'nopython | connection | Check that the server answers' in proc.stdout
     assert os.path.exists(str(tmp_path / 'reports' / 'latest' / 'report.json'))  # the check still ran
+
+
+def drift_inventory(tmp_path, **connection):
+    """Two local servers: srv1 (S1, S2) and srv2 (S1), each with its own file."""
+    hosts = {}
+    for name, sirets in (('srv1', (S1, S2)), ('srv2', (S1,))):
+        hosts[name] = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+                       'corail_config_path': str(tmp_path / ('%s.ini' % name)),
+                       'corail_structures': [{'siret': s, 'account': LOGIN} for s in sirets]}
+        hosts[name].update(connection)
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text(json.dumps({'all': {'vars': dict(GROUP_VARS, chorus_piste_app='CORAIL_PAU'), 'hosts': hosts}}))
+    return str(inventory)
+
+
+def latest_report(tmp_path):
+    with open(str(tmp_path / 'reports' / 'latest' / 'report.json'), encoding='utf-8') as handle:
+        return json.load(handle)
+
+
+def test_a_password_changed_by_hand_shows_as_config_drift_never_in_clear(tmp_path):
+    inventory = drift_inventory(tmp_path)
+    (tmp_path / 'play.yml').write_text('- hosts: all\n  gather_facts: false\n  roles: [chorus.corail.deploy]\n')
+    run_ansible(['-i', inventory, str(tmp_path / 'play.yml')], cwd=str(tmp_path), check=True)
+    srv1 = tmp_path / 'srv1.ini'
+    # By hand on srv1: S1's password; S2's section removed. srv2 stays as deployed.
+    text = srv1.read_text()
+    head, _s2_section = text.split('[chorus.structure.%s]' % S2)
+    srv1.write_text(head.replace('Pw-not-shown-1', 'Typed-by-hand-9', 1))
+    assert 'Typed-by-hand-9' in srv1.read_text() and S2 not in srv1.read_text()
+    before = srv1.read_bytes()
+
+    proc = run_ansible(['chorus.corail.check', '-i', inventory, '-e', 'chorus_check_online=false', '-e', 'chorus_check_drift=true',
+                        '-e', 'chorus_check_report_dir=%s' % (tmp_path / 'reports'), '-vvv'], cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert srv1.read_bytes() == before  # the check wrote nothing
+    report = latest_report(tmp_path)
+    rows = dict(((r['host'], r['siret']), r) for r in report['structures'])
+    assert 'config_drift' in rows[('srv1', S1)]['warnings']
+    assert rows[('srv1', S1)]['drift'] == ['password <secret differs>']
+    assert rows[('srv1', S2)]['drift'] == ['not_deployed']
+    assert rows[('srv2', S1)]['drift'] is None and 'config_drift' not in rows[('srv2', S1)]['warnings']
+    assert report['warning_counts']['config_drift'] == 2
+    assert report['drift'] == {'hosts_checked': 2, 'hosts_unreadable': [], 'structures': 2}
+    assert 'Config drift: 2 structure(s) differ from the inventory on the 2 server(s) compared' in proc.stdout
+    assert 'DRIFT %s on srv1: password <secret differs>' % S1 in proc.stdout
+    # Neither the password typed by hand nor the inventory's reaches the output or the report files.
+    folder = os.path.realpath(str(tmp_path / 'reports' / 'latest'))
+    texts = [proc.stdout, proc.stderr] + [open(os.path.join(root, f), encoding='utf-8', errors='replace').read()
+                                          for root, _dirs, files in os.walk(folder) for f in files]
+    for secret in ('Typed-by-hand-9', 'Pw-not-shown-1', 'csec-not-shown'):
+        assert not [t for t in texts if secret in t], secret
+    with open(os.path.join(folder, 'report.html'), encoding='utf-8') as handle:
+        assert "Configuration du serveur différente de l&#x27;inventaire" in handle.read()
+
+
+def test_without_chorus_check_drift_the_servers_are_not_contacted(tmp_path):
+    # Servers that cannot be reached: the check without drift never connects to them.
+    inventory = drift_inventory(tmp_path, ansible_connection='ssh', ansible_host='192.0.2.1', ansible_ssh_timeout=2)
+    proc = run_ansible(['chorus.corail.check', '-i', inventory, '-e', 'chorus_check_online=false',
+                        '-e', 'chorus_check_report_dir=%s' % (tmp_path / 'reports')], cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    report = latest_report(tmp_path)
+    assert report['drift'] is None and report['warning_counts']['config_drift'] == 0
+    assert proc.stdout.count('Compare the deployed Chorus settings') == 1  # one skipped task, not one per host
+    # With drift, the unreachable servers are reported, and the check still writes its report.
+    proc = run_ansible(['chorus.corail.check', '-i', inventory, '-e', 'chorus_check_online=false', '-e', 'chorus_check_drift=true',
+                        '-e', 'chorus_check_report_dir=%s' % (tmp_path / 'reports')], cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    report = latest_report(tmp_path)
+    assert report['drift']['hosts_unreadable'] == ['srv1', 'srv2']
+    assert all(r['drift'][0].startswith('settings_unreadable (') for r in report['structures'])

@@ -97,6 +97,23 @@ def _require(item, keys, where):
         raise WorldError('%s: missing %s' % (where, ', '.join(missing)))
 
 
+# The C parser when PyYAML has libyaml: about 3x faster than the pure-Python one.
+_YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+
+
+def load_world_file(path):
+    """The data of a world file. JSON (a subset of YAML, what make_world writes) loads in a
+    fraction of a second at 20,000 structures, where PyYAML needs 8 s (C) to 25 s (pure Python)."""
+    with open(path, encoding='utf-8') as handle:
+        text = handle.read()
+    if text.lstrip()[:1] == '{':
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # YAML flow mapping rather than JSON: the YAML parser says what is wrong
+    return yaml.load(text, Loader=_YAML_LOADER)  # nosec B506 - a safe loader, C or Python
+
+
 class World:
     """The sandbox's view of PISTE and Chorus Pro, indexed for lookups. Read-only once built."""
 
@@ -188,8 +205,7 @@ class World:
             return source
         if isinstance(source, dict):
             return cls(source)
-        with open(source, encoding='utf-8') as handle:
-            return cls(yaml.safe_load(handle))
+        return cls(load_world_file(source))
 
     def today(self):
         return self.today_override or datetime.date.today()

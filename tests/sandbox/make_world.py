@@ -7,8 +7,9 @@
     python tests/sandbox/make_world.py --structures 500 --hosts 20 --seed 7 --url http://127.0.0.1:8080 \
         --out /tmp/w [--share-missing 0.05 --share-rejected 0.05 ...] [--today 2025-06-01]
 
-Writes DIR/world.yml, DIR/inventory/{hosts.yml, group_vars/all/chorus.yml, host_vars/<host>.yml},
-DIR/servers/<host>/ (where each host's corail.ini goes) and DIR/expected.json ({siret: status}).
+Writes DIR/world.yml (as JSON, which is YAML too and loads fast),
+DIR/inventory/{hosts.yml, group_vars/all/chorus.yml, host_vars/<host>.yml}, DIR/servers/<host>/ (where
+each host's corail.ini goes) and DIR/expected.json ({siret: status}).
 Importable: make_world(n, hosts=..., seed=..., shares=..., url=None, today=None) returns
 dict(world=..., inventory=..., expected=..., counts=...) and write_world(result, out) writes it.
 
@@ -292,11 +293,29 @@ def make_world(n, hosts=None, seed=0, shares=None, url=None, today=None):
             'counts': dict(collections.Counter(expected.values()))}
 
 
+# The C emitter when PyYAML has libyaml (same output, several times faster).
+_YAML_DUMPER = getattr(yaml, 'CSafeDumper', yaml.SafeDumper)
+
+
 def _dump(path, data):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, 'w', encoding='utf-8') as handle:
         handle.write('---\n')
-        yaml.safe_dump(data, handle, allow_unicode=True, sort_keys=False, default_flow_style=False, width=160)
+        yaml.dump(data, handle, Dumper=_YAML_DUMPER, allow_unicode=True, sort_keys=False, default_flow_style=False,
+                  width=160)
+
+
+def _iso(value):
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    raise TypeError('not JSON serialisable: %r' % type(value).__name__)
+
+
+def _dump_json(path, data):
+    """JSON is YAML too: the sandbox reads the world in 0.1 s at 20,000 structures instead of 8 to 25 s."""
+    with open(path, 'w', encoding='utf-8') as handle:
+        json.dump(data, handle, default=_iso, separators=(',', ':'))
+        handle.write('\n')
 
 
 def write_world(result, out):
@@ -309,7 +328,7 @@ def write_world(result, out):
         hvars['corail_config_path'] = os.path.join(out, hvars['corail_config_path'])
         os.makedirs(os.path.dirname(hvars['corail_config_path']), exist_ok=True)
         hosts[host] = hvars
-    _dump(os.path.join(out, 'world.yml'), result['world'])
+    _dump_json(os.path.join(out, 'world.yml'), result['world'])
     _dump(os.path.join(out, 'inventory', 'hosts.yml'), {'all': {
         'vars': {'ansible_python_interpreter': '{{ ansible_playbook_python }}'},
         'children': {'corail': {'hosts': hosts}}}})

@@ -194,7 +194,7 @@ def test_rejected_password_is_stored_unvalidated(inventory, sandbox):
     # No terminal to ask again on: one try, then stored as given.
     assert 'not waiting for response to prompt' in (proc.stdout + proc.stderr).lower()
     # One validation run: credentials_info retries a 401 once with a fresh token, nothing more.
-    assert sandbox.calls('recuperer/tauxtva', CLIENT_ID) == 2
+    assert sandbox.calls('recuperer/structures/actives/destinataire', CLIENT_ID) == 2
     after = inventory['accounts'].read_text()
     assert after.startswith('---\n# integrator comment\nchorus_accounts:\n' + inventory['other'])
     entry = entry_text(after, LOGIN_A)
@@ -345,9 +345,9 @@ def test_prompts_hide_the_password_and_ask_again_after_a_rejection(inventory, sa
             '-e', 'chorus_vault_password_file=%s' % inventory['vault_file']]
     code, transcript = _drive_terminal(argv, ansible_env(), str(inventory['tmp']), [
         (r'Technical login', LOGIN_A),
-        (r'Its password', wrong),
         (r'environment', 'qualification'),
         (r'SIRET', S1),
+        (r'Its password', wrong),
         (r'rejected the password', PASSWORD_A),
     ])
     assert code == 0, transcript[-4000:]
@@ -372,3 +372,101 @@ def test_vault_password_script_and_vault_id(inventory, sandbox):
     block = vault_block(entry_text(inventory['accounts'].read_text(), LOGIN_A))
     assert block.startswith('$ANSIBLE_VAULT;1.2;AES256;integrator\n')
     assert vault_view(inventory, block) == PASSWORD_A
+
+
+def test_sirets_typed_with_spaces_and_dots_are_read(inventory, sandbox):
+    proc = run_playbook(inventory, 'enroll', {'chorus_enroll_login': LOGIN_A, 'chorus_enroll_environment': 'qualification',
+                                              'chorus_enroll_sirets': '"216 400 002 00012 , 216.400.010.00015"'},
+                        secret=PASSWORD_A, verbosity=None)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    entry = entry_text(inventory['accounts'].read_text(), LOGIN_A)
+    assert field(entry, 'validated') == 'true'
+    assert '%s ok' % S1 in proc.stdout and '%s ok' % S2 in proc.stdout
+
+
+@pytest.mark.parametrize('answers, expected', [
+    ({'chorus_enroll_environment': 'prod', 'chorus_enroll_sirets': S1}, 'The environment must be qualification or production'),
+    ({'chorus_enroll_environment': 'qualification', 'chorus_enroll_sirets': '216 400 002 00013'},
+     'siret 21640000200013: checksum'),
+])
+def test_answers_are_checked_before_the_password_is_asked(inventory, sandbox, answers, expected):
+    sandbox.reset()
+    before = inventory['accounts'].read_text()
+    answers = dict(answers, chorus_enroll_login=LOGIN_A)
+    answers['chorus_enroll_sirets'] = '"%s"' % answers['chorus_enroll_sirets']
+    proc = run_playbook(inventory, 'enroll', answers, verbosity=None)  # no password given: it would be asked
+    assert proc.returncode != 0
+    assert 'Nothing was stored' in proc.stdout and expected in proc.stdout
+    assert 'Ask for the password' not in proc.stdout  # the prompt was never reached
+    assert inventory['accounts'].read_text() == before and sandbox.stats()['total'] == 0
+
+
+def test_an_unvalidated_password_never_replaces_a_validated_one(inventory, sandbox):
+    answers = {'chorus_enroll_login': LOGIN_A, 'chorus_enroll_environment': 'qualification', 'chorus_enroll_sirets': S1}
+    assert run_playbook(inventory, 'enroll', answers, secret=PASSWORD_A, verbosity=None).returncode == 0
+    before = inventory['accounts'].read_text()
+    typo = PASSWORD_A + 'x'
+    # No terminal to ask again on: the typo would be stored unvalidated, over the password that works.
+    proc = run_playbook(inventory, 'enroll', answers, secret=typo, verbosity='-vvv')
+    assert proc.returncode != 0
+    assert 'Nothing was stored' in proc.stdout and 'chorus_enroll_replace=true' in proc.stdout and LOGIN_A in proc.stdout
+    assert_no_secret(proc, PASSWORD_A, typo)
+    assert inventory['accounts'].read_text() == before
+    # Asked explicitly, it replaces it, marked unvalidated.
+    proc = run_playbook(inventory, 'enroll', dict(answers, chorus_enroll_replace='true'), secret=typo, verbosity=None)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    entry = entry_text(inventory['accounts'].read_text(), LOGIN_A)
+    assert field(entry, 'validated') == 'false' and vault_view(inventory, vault_block(entry)) == typo
+
+
+def _valid_sirets(count):
+    """``count`` SIRETs of one SIREN that pass both Luhn checks."""
+    from ansible_collections.chorus.corail.plugins.module_utils._identifiers import siret_valid
+    found = []
+    nic = 0
+    while len(found) < count:
+        nic += 1
+        candidate = '216400002%05d' % nic
+        if siret_valid(candidate):
+            found.append(candidate)
+    return found
+
+
+@pytest.mark.parametrize('where', ['group_vars/all/accounts.yml', 'group_vars/all/vaulted.yml'])
+def test_accounts_file_shadowed_by_another_definition_is_refused(tmp_path, sandbox, where):
+    """40 structures, 39 of their accounts defined in another file: enroll must not shadow them."""
+    sirets = _valid_sirets(40)
+    logins = ['TECH_1_AGENT%02d@cpro.fr' % index for index in range(40)]
+    inv = tmp_path / 'inventory'
+    (inv / 'group_vars' / 'all').mkdir(parents=True)
+    (inv / 'group_vars' / 'all' / 'chorus.yml').write_text(
+        '---\nchorus_piste_app: corail_q\nchorus_piste_apps:\n  corail_q: {client_id: %s, client_secret: %s, '
+        'environment: qualification}\n' % (CLIENT_ID, CLIENT_SECRET))
+    hosts = ['---\nall:\n  hosts:\n']
+    for index in range(10):
+        hosts.append('    corail-%d:\n      ansible_connection: local\n      corail_config_path: /nonexistent\n'
+                     '      corail_structures:\n' % index)
+        for siret, login in list(zip(sirets, logins))[index * 4:index * 4 + 4]:
+            hosts.append('        - {siret: "%s", account: "%s"}\n' % (siret, login))
+    (inv / 'hosts.yml').write_text(''.join(hosts))
+    other = inv / where
+    other.write_text('---\nchorus_accounts:\n' + ''.join(
+        '  %s:\n    password: !unsafe "pw-%02d-long-enough"\n    environment: qualification\n' % (login, index)
+        for index, login in enumerate(logins[:39])))
+    vault_file = tmp_path / 'vault_pass'
+    vault_file.write_text(VAULT_PASSWORD + '\n')
+    if where.endswith('vaulted.yml'):  # a whole-file vault: the text scan cannot read it, the hosts' view tells
+        run_ansible(['encrypt', '--vault-password-file', str(vault_file), str(other)], program='ansible-vault', check=True)
+    proc = run_ansible(['-i', str(inv), 'chorus.corail.enroll', '-e', 'chorus_vault_password_file=%s' % vault_file,
+                        '--vault-password-file', str(vault_file), '-e', 'chorus_enroll_login=%s' % logins[39],
+                        '-e', 'chorus_enroll_environment=qualification', '-e', 'chorus_enroll_sirets=%s' % sirets[39]],
+                       cwd=str(tmp_path))
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    accounts = inv / 'group_vars' / 'all' / 'chorus_accounts.yml'
+    assert 'Nothing was stored' in proc.stdout and str(accounts) in proc.stdout
+    if where.endswith('accounts.yml'):
+        assert str(other) in proc.stdout  # both places named
+    else:
+        assert 'sees a chorus_accounts' in proc.stdout and 'vault-encrypted' in proc.stdout
+    assert 'Ask for the password' not in proc.stdout
+    assert not accounts.exists()

@@ -422,6 +422,19 @@ DEPLOY_CASES = [
 ]
 
 
+def case_siret(index):
+    """A SIRET of the case's own (valid SIREN and SIRET): one SIRET with two accounts on two hosts is a
+    conflict the deploy gate holds back everywhere, so unrelated cases must not share one."""
+    from ansible_collections.chorus.corail.plugins.module_utils._identifiers import siret_valid
+    prefix = '216400002%04d' % (100 + index)
+    return next(prefix + digit for digit in '0123456789' if siret_valid(prefix + digit))
+
+
+def for_case(index, value):
+    """``value`` (host variables or expected words) with the SIRET S1 replaced by the case's own (LOGIN kept)."""
+    return json.loads(re.sub(r'(?<!TECH_0)%s' % S1, case_siret(index), json.dumps(value)))
+
+
 @pytest.fixture(scope='module')
 def deploy_run(tmp_path_factory):
     base = tmp_path_factory.mktemp('deploy-bad-input')
@@ -436,10 +449,10 @@ def deploy_run(tmp_path_factory):
     for index, (name, hostvars, _words) in enumerate(DEPLOY_CASES):
         host = 'case%02d' % index
         config = base / ('%s.ini' % host)
-        hostvars = dict(hostvars)
+        hostvars = for_case(index, hostvars)
         corrupt = hostvars.pop('corrupt', None)
         config.write_text(corrupt if corrupt is not None else '; kept by hand\n[other]\nkeep = me\n')
-        hostvars.setdefault('corail_structures', [dict(siret=S1, account=LOGIN)])
+        hostvars.setdefault('corail_structures', [dict(siret=case_siret(index), account=LOGIN)])
         hostvars.update(ansible_connection='local', ansible_python_interpreter=sys.executable,
                         corail_config_path=str(config))
         hosts[host] = hostvars
@@ -463,7 +476,8 @@ def test_deploy_role_refuses(deploy_run, index, words):
     failures, unchanged, proc = deploy_run
     host = 'case%02d' % index
     assert host in failures, 'host %s did not fail:\n%s' % (host, proc.stdout[-3000:])
-    assert_clear(failures[host], words)
+    assert_clear(failures[host], for_case(index, words))
+    assert 'declared' not in failures[host]  # no case conflicts with another one
     assert unchanged[host], 'the configuration file of %s changed' % host
     assert 'csec-q-secret' not in proc.stdout + proc.stderr
 

@@ -101,6 +101,20 @@ def test_check_mode_only_reads():
     recorder = Recorder()
     result = make_action(recorder, args(), check_mode=True).run(task_vars={})
     assert result['changed'] and [c['module'] for c in recorder.calls] == ['slurp'] and not recorder.transferred
+    assert result['drift'] == {SIRET: ['not_deployed']}
+
+
+def test_drift_of_a_password_changed_by_hand_names_the_field_only():
+    """chorus_check_drift on Windows: the file is read, planned on the controller, nothing written."""
+    deployed = Recorder()
+    make_action(deployed, args()).run(task_vars={})
+    (_remote, data), = deployed.transferred
+    by_hand = data.replace(PASSWORD.encode('utf-16-le'), 'typed-by-hand'.encode('utf-16-le'))
+    recorder = Recorder(content=by_hand)
+    result = make_action(recorder, args(), check_mode=True).run(task_vars={})
+    assert result['drift'] == {SIRET: ['password']} and [c['module'] for c in recorder.calls] == ['slurp']
+    assert 'typed-by-hand' not in repr(result) and PASSWORD not in repr(result)
+    assert make_action(Recorder(content=data), args(), check_mode=True).run(task_vars={})['drift'] == {}
 
 
 @pytest.mark.parametrize('extra, message', [

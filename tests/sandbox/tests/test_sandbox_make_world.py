@@ -25,12 +25,11 @@ REPO = os.path.dirname(os.path.dirname(SANDBOX_DIR))
 
 
 def _identifiers():
-    """The collection's own SIRET and login checks, loaded from its file (no Ansible needed)."""
-    path = os.path.join(REPO, 'plugins', 'module_utils', '_identifiers.py')
-    spec = importlib.util.spec_from_file_location('chorus_identifiers', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The collection's own SIRET and login checks, imported as Ansible does (from .tmp/link)."""
+    link = os.path.join(REPO, '.tmp', 'link')
+    if link not in sys.path:
+        sys.path.insert(0, link)
+    return importlib.import_module('ansible_collections.chorus.corail.plugins.module_utils._identifiers')
 
 
 def _structures(result):

@@ -45,7 +45,8 @@ S_UNKNOWN = '21350238800019'    # Ville de Rennes, valid checksum, not in Chorus
 S_NORACC = '21590350100017'     # account whose app has no raccordement at all -> access_forbidden (account level)
 S_BADAPP = '21440109300015'     # application refused by PISTE -> piste_auth_failed
 S_MISSING = '21060088800015'    # no account -> missing_account
-S_INVALID = '21750001600018'    # checksum wrong -> invalid_input
+S_INVALID = '21750001600018'    # checksum wrong -> invalid_input in production (accepted, with a warning, in qualification)
+S_SHORT = '2175000160001'       # 13 digits -> invalid_input in every environment
 
 SECRETS = {
     'app_secret': 'app-secret-Qx7!v2',
@@ -139,7 +140,7 @@ CASES = [
     ('corail-ouest', S_BADAPP, LOGIN_OK, 'refused', 'piste_auth_failed'),
     ('corail-ouest', S_MISSING, None, 'corail', 'missing_account'),
     ('corail-ouest', S_MISSING, 'TECH_nobody@cpp2017.fr', 'corail', 'missing_account'),
-    ('corail-ouest', S_INVALID, LOGIN_OK, 'corail', 'invalid_input'),
+    ('corail-ouest', S_SHORT, LOGIN_OK, 'corail', 'invalid_input'),
 ]
 
 

@@ -143,3 +143,29 @@ def test_templates_cannot_reach_python_internals(tmp_path, capsys):
     (own / 'report.html.j2').write_text("{{ page.__class__.__mro__[1].__subclasses__() }}")
     out = run(capsys, {'result': RESULT, 'report_dir': str(tmp_path / 'r'), 'templates_dir': str(own)})
     assert out['failed'] and 'report.html.j2' in out['msg']  # the sandbox refuses it
+
+
+def test_reads_the_result_file_of_credentials_info_and_deletes_it(tmp_path, capsys):
+    from ansible_collections.chorus.corail.plugins.module_utils._result_file import write_result  # pylint: disable=import-outside-toplevel
+    path = tmp_path / 'r' / '.credentials_info.json'
+    compact = write_result(str(path), RESULT)
+    assert compact == {'api_calls': {'token': 1}, 'result_file': str(path), 'total': 3}
+    by_file = run(capsys, {'result_file': str(path), 'report_dir': str(tmp_path / 'r')})
+    assert not path.exists()
+    by_result = run(capsys, {'result': RESULT, 'report_dir': str(tmp_path / 'r2')})
+    assert by_file['counts'] == by_result['counts'] and by_file['total'] == 3
+    first = json.load(open(by_file['paths']['json'], encoding='utf-8'))
+    second = json.load(open(by_result['paths']['json'], encoding='utf-8'))
+    assert first['structures'] == second['structures']
+
+
+def test_missing_or_foreign_result_file_fails_with_the_path(tmp_path, capsys):
+    out = run(capsys, {'result_file': str(tmp_path / 'none.json'), 'report_dir': str(tmp_path / 'r')})
+    assert out['failed'] is True and 'none.json: cannot read' in out['msg']
+    other = tmp_path / 'other.json'
+    other.write_text('{"hello": 1}')
+    out = run(capsys, {'result_file': str(other), 'report_dir': str(tmp_path / 'r')})
+    assert out['failed'] is True and 'not written by chorus.corail.credentials_info' in out['msg']
+    assert other.exists()  # not ours: left alone
+    out = run(capsys, {'report_dir': str(tmp_path / 'r')})
+    assert out['failed'] is True and 'result' in out['msg']

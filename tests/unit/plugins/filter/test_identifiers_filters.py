@@ -31,3 +31,17 @@ def test_siren():
     assert FILTERS['siren']('21750001600019') == '217500016'
     with pytest.raises(AnsibleFilterError, match='siret of structure 21750001600018'):
         FILTERS['siren']('21750001600018')
+
+
+def test_siret_list_accepts_what_people_type():
+    siret_list = FILTERS['siret_list']
+    assert siret_list('216 400 002 00012') == ['21640000200012']
+    assert siret_list('216.400.002.00012') == ['21640000200012']
+    assert siret_list('21640000200012 21640000200020') == ['21640000200012', '21640000200020']
+    assert siret_list('216 400 002 00012 216 400 002 00020') == ['21640000200012', '21640000200020']
+    assert siret_list(' 21640000200012,21640000200020 ; 216 400 002 00038\n') == [
+        '21640000200012', '21640000200020', '21640000200038']
+    # What cannot make a SIRET is kept as typed, for the offline checks to name.
+    assert siret_list('2164000020001, abc 21640000200012') == ['2164000020001', 'abc', '21640000200012']
+    assert siret_list([21640000200012, '216 400 002 00020']) == ['21640000200012', '21640000200020']
+    assert siret_list('') == [] and siret_list(None) == []

@@ -7,8 +7,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.chorus.corail.plugins.filter.structures import offline_problems
-from ansible_collections.chorus.corail.plugins.inventory.register import RegisterParser
+from ansible_collections.chorus.corail.plugins.filter.structures import inventory_conflicts, offline_problems
+from ansible_collections.chorus.corail.plugins.inventory.register import RegisterErrors, RegisterParser
 from ansible_collections.chorus.corail.plugins.module_utils import _corail_config as cc
 from ansible_collections.chorus.corail.plugins.module_utils import _schema as schema
 from ansible_collections.chorus.corail.plugins.module_utils._check import run_check
@@ -98,3 +98,25 @@ def test_an_unwritable_application_is_refused_by_the_check_as_by_corail_config()
     apps = {APP: dict(APPS[APP], client_id='cid\t42')}
     assert 'piste_apps.%s.client_id: contains control characters' % APP in _check(STRUCTURE, apps)
     assert 'client_id of PISTE application %s: contains control characters' % APP in _corail_config(STRUCTURE, apps)
+
+
+def test_a_siret_with_two_accounts_on_two_servers_gets_the_same_verdict_and_reason():
+    other = 'TECH_1_other@cpro.fr'
+    accounts = dict(ACCOUNTS, **{other: ACCOUNTS[LOGIN]})
+    hostvars = {'corail-a': dict(corail_structures=[STRUCTURE]),
+                'corail-b': dict(corail_structures=[dict(STRUCTURE, account=other)])}
+    reason = ('account: SIRET %s is declared 2 times in production with different accounts (%s on corail-a, %s on '
+              'corail-b)' % (SIRET, LOGIN, other))
+    conflicts = inventory_conflicts(hostvars, ['corail-a', 'corail-b'], accounts, APPS)
+    for host in hostvars:  # the deploy gate, on each server
+        problems = offline_problems(hostvars[host]['corail_structures'], accounts, APPS, conflicts=conflicts[host])
+        assert problems == ['structure %s: %s' % (SIRET, reason)]
+    check = run_check([dict(s, host=h) for h, v in hostvars.items() for s in v['corail_structures']], accounts, APPS,
+                      online=False)['structures']
+    assert [(e['status'], e['detail']) for e in check] == [('invalid_input', reason)] * 2
+    # the register sees both rows of one file: it refuses the second, naming the first
+    rows = [(line, dict(STRUCTURE, account=login, server=server, environment='production'))
+            for line, (server, login) in enumerate((('corail-a', LOGIN), ('corail-b', other)), start=2)]
+    with pytest.raises(RegisterErrors) as refused:
+        RegisterParser('registre.yml', on_invalid='error').build(rows)
+    assert 'line 3' in str(refused.value) and 'conflicts with line 2' in str(refused.value) and SIRET in str(refused.value)

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.chorus.corail.plugins.filter.structures import FilterModule, offline_problems, structures_of_hosts
+from ansible_collections.chorus.corail.plugins.filter.structures import (
+    FilterModule, inventory_conflicts, offline_problems, structures_of_hosts)
 from ansible_collections.chorus.corail.plugins.module_utils._check import run_check
 
 HOSTVARS = {
@@ -24,7 +25,8 @@ HOSTVARS = {
 
 
 def test_exposed():
-    assert FilterModule().filters() == {'structures_of_hosts': structures_of_hosts, 'offline_problems': offline_problems}
+    assert FilterModule().filters() == {'structures_of_hosts': structures_of_hosts, 'offline_problems': offline_problems,
+                                        'inventory_conflicts': inventory_conflicts}
 
 
 def test_collects_in_host_order_with_host_and_default_app():
@@ -97,7 +99,7 @@ def test_offline_problems_empty_when_everything_can_be_deployed():
 
 
 @pytest.mark.parametrize('structure, words', [
-    ({'siret': '21750001600018', 'account': 'TECH_1_ok@cpro.fr'}, ['structure 21750001600018', 'siret', 'checksum']),
+    ({'siret': '2175000160001', 'account': 'TECH_1_ok@cpro.fr'}, ['structure 2175000160001', 'siret', '14 digits']),
     ({'siret': '21130055300016', 'account': 'TECH_1_nobody@cpro.fr'}, ['structure 21130055300016', 'not in chorus_accounts']),
     ({'siret': '21130055300016', 'account': ''}, ['structure 21130055300016', 'no account']),
     ({'siret': '21330063500017', 'account': 'TECH_1_empty@cpro.fr'}, ['structure 21330063500017', 'TECH_1_empty@cpro.fr', 'password', 'empty']),
@@ -125,8 +127,8 @@ def test_offline_problems_is_the_vocabulary_of_credentials_info():
     # A structure refused by deploy is exactly one that credentials_info calls invalid_input or missing_account.
     structures = [{'siret': s, 'account': a, 'piste_app': 'corail-qualif'} for s, a in (
         ('21750001600019', 'TECH_1_ok@cpro.fr'), ('21130055300016', 'TECH_1_nobody@cpro.fr'),
-        ('21330063500017', 'TECH_1_empty@cpro.fr'), ('21750001600018', 'TECH_1_ok@cpro.fr'))]
+        ('21330063500017', 'TECH_1_empty@cpro.fr'), ('2175000160001', 'TECH_1_ok@cpro.fr'))]
     refused = set(p.split(':')[0].split()[-1] for p in offline_problems(structures, OP_ACCOUNTS, OP_APPS))
     result = run_check(structures, OP_ACCOUNTS, OP_APPS, online=False)
     blocking = set(e['siret'] for e in result['structures'] if e['status'] in ('invalid_input', 'missing_account'))
-    assert refused == blocking == {'21130055300016', '21330063500017', '21750001600018'}
+    assert refused == blocking == {'21130055300016', '21330063500017', '2175000160001'}

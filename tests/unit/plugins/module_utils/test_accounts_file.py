@@ -209,3 +209,14 @@ def test_public_entry_and_diff_mask_the_password():
     diff = accounts.diff_text(A, after)
     assert '<vault-encrypted>' in diff and '$ANSIBLE_VAULT' not in diff
     assert accounts.public_entry({'password': 'clear'})['password'] == '<NOT ENCRYPTED>'
+
+
+def test_structures_are_added_to_those_listed():
+    vaulted = CIPHERTEXTS['pw-a']
+    text, _, after, action = accounts.plan('', A, updates={'environment': 'qualification', 'structures': ['21640000200012']},
+                                           vaulted_password=vaulted)
+    assert action == 'added' and after['structures'] == ['21640000200012']
+    assert "structures:\n    - '21640000200012'\n" in text
+    text2, _, after, action = accounts.plan(text, A, updates={'structures': ['21640001000015', '21640000200012']})
+    assert action == 'updated' and after['structures'] == ['21640000200012', '21640001000015']
+    assert accounts.plan(text2, A, updates={'structures': ['21640001000015']})[3] == 'unchanged'

@@ -12,6 +12,7 @@ import copy
 import datetime
 import json
 import os
+import re
 import sys
 
 import pytest
@@ -24,6 +25,7 @@ from make_world import make_world  # noqa: E402  pylint: disable=wrong-import-po
 
 from ansible_collections.chorus.corail.plugins.module_utils import _chorus_api as api  # noqa: E402
 from ansible_collections.chorus.corail.plugins.module_utils import _check as check  # noqa: E402
+from ansible_collections.chorus.corail.plugins.module_utils import _statuses  # noqa: E402
 from ansible_collections.chorus.corail.plugins.module_utils._statuses import (  # noqa: E402
     STATUSES,
     WARNINGS,
@@ -32,7 +34,7 @@ from ansible_collections.chorus.corail.plugins.module_utils._statuses import (  
 TOKEN_PATH = '/api/oauth/token'
 ENTRY_KEYS = {'host', 'siret', 'name', 'account', 'piste_app', 'environment', 'contact', 'service_code', 'status',
               'warnings', 'detail', 'remediation', 'id_structure_cpp', 'designation', 'password_expires_on',
-              'days_left'}
+              'days_left', 'password_expiry_source', 'action_by', 'cause', 'cause_detail_fr'}
 ACCOUNT_KEYS = {'login', 'environment', 'piste_app', 'status', 'structures', 'password_expires_on', 'days_left',
                 'detail'}
 
@@ -146,7 +148,7 @@ def test_access_forbidden_for_one_structure_and_for_a_whole_account(full_run):
     lyon = entry_of(full_run[0], cw.S_LYON)
     assert lyon['id_structure_cpp'] == 1002 and 'recipiendaire' in lyon['detail']
     lille = entry_of(full_run[0], cw.S_NORACC)
-    assert 'tauxtva' in lille['detail']
+    assert 'actives/destinataire' in lille['detail']
     assert 'noracc' in lille['remediation']  # names the PISTE application
 
 
@@ -166,8 +168,8 @@ def test_missing_account_is_reported_never_skipped(full_run):
 
 
 def test_invalid_input_names_field_and_reason(full_run):
-    entry = entry_of(full_run[0], cw.S_INVALID)
-    assert entry['detail'] == 'siret: checksum (Luhn) is wrong'
+    entry = entry_of(full_run[0], cw.S_SHORT)
+    assert entry['detail'] == 'siret: must have 14 digits, got 13'
     assert entry['password_expires_on'] is None
 
 
@@ -282,12 +284,16 @@ def test_expiry_passed_but_account_still_accepted_is_a_warning():
 
 
 def test_expiry_unknown_warning():
+    # A login that names no structure; only Lyon is in the inventory and consulter on it is forbidden
+    # (no raccordement): no API date.
+    login = 'TECH_1_paris@cpro.fr'
     accounts = cw.accounts()
-    cases = [('h', cw.S_LYON, cw.LOGIN_OK, 'corail', 'access_forbidden')]
+    accounts[login] = accounts.pop(cw.LOGIN_OK)
+    cases = [('h', cw.S_LYON, login, 'corail', 'access_forbidden')]
     world = cw.world()
-    # Only Lyon is in the inventory; consulter on it is forbidden (no raccordement): no API date
+    world['accounts'][0]['login'] = login
     world['accounts'][0]['structures'] = [cw.S_LYON, cw.S_PARIS]
-    del accounts[cw.LOGIN_OK]['password_changed_on']
+    del accounts[login]['password_changed_on']
     with running_sandbox(world) as sb:
         entry = run(sb, cw.structures(cases), accounts=accounts)['structures'][0]
     assert entry['status'] == 'access_forbidden'
@@ -324,7 +330,9 @@ def test_offline_expiry_is_changed_on_plus_424_days():
 
 
 @pytest.mark.parametrize('structure, words', [
-    ({'siret': 21750001600019}, 'siret: must be a string'),
+    ({'siret': 2175000160001}, 'siret: is a YAML integer of 13 digits: quote it'),
+    ({'siret': 1125}, 'siret: is a YAML integer of 4 digits: quote it'),  # YAML's reading of 00000000002145
+    ({'siret': 21750001600019.0}, 'siret: must be a string'),
     ({'name': 'no siret'}, 'siret: is missing'),
     ({'siret': '2175000160001'}, 'siret: must have 14 digits'),
     ({'siret': cw.S_PARIS, 'piste_app': 'nope'}, "piste_app: 'nope' is not defined in chorus_piste_apps"),
@@ -568,3 +576,169 @@ def test_groups_run_concurrently():
             timings[concurrency] = (datetime.datetime.now() - start).total_seconds()
         assert dict((e['siret'], e['status']) for e in result['structures']) == world['expected']
     assert timings[8] * 3 < timings[1]
+
+
+def test_expiry_is_read_on_the_structure_the_login_names():
+    # TECH_0<SIRET>@cpp2017.fr belongs to that SIRET: consulter asks for it, even when it is not in the inventory.
+    accounts = cw.accounts()
+    del accounts[cw.LOGIN_OK]['password_changed_on']
+    cases = [('h', cw.S_LYON, cw.LOGIN_OK, 'corail', 'access_forbidden')]
+    world = cw.world()
+    world['accounts'][0]['structures'] = [cw.S_LYON, cw.S_PARIS]
+    with running_sandbox(world) as sb:
+        result = run(sb, cw.structures(cases), accounts=accounts)
+        assert sb.calls('structures/v1/consulter') == 1
+    entry = result['structures'][0]
+    assert entry['password_expires_on'] == world['accounts'][0]['password_expires_on']
+    assert entry['password_expiry_source'] == 'api' and 'expiry_unknown' not in entry['warnings']
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('2026-03-01', '2026-03-01'),
+    ('2026-03-01T00:00:00+01:00', '2026-03-01'),      # read as UTC it would be 28/02
+    ('2026-07-01T00:30:00+02:00', '2026-07-01'),
+    ('2026-02-28T23:30:00Z', '2026-03-01'),           # 00:30 in Paris
+    ('2026-06-30T22:30:00Z', '2026-07-01'),           # summer time: 00:30 in Paris
+    ('2026-02-28T23:30:00-05:00', '2026-03-01'),
+    ('2017-01-03T10:55:48.859+01:00', '2017-01-03'),
+    ('2016-10-25 17:42', '2016-10-25'),               # naive: Paris time
+    ('2026-03-01T00:00:00', '2026-03-01'),
+    ('01/03/2026', '2026-03-01'),
+    (1772319600000, '2026-03-01'),                    # epoch ms of 2026-03-01T00:00+01:00
+    ('2026-03-01Tnonsense', None), ('soon', None), (None, None), (True, None),
+])
+def test_expiry_dates_and_date_times_in_paris(value, expected):
+    parsed = check.parse_expiry(value)
+    assert (parsed.isoformat() if parsed else None) == expected
+
+
+def test_paris_offset_fallback_matches_zoneinfo():
+    zoneinfo = pytest.importorskip('zoneinfo')
+    paris = zoneinfo.ZoneInfo('Europe/Paris')
+    moment = datetime.datetime(2026, 1, 1)
+    while moment.year == 2026:
+        expected = datetime.datetime(moment.year, moment.month, moment.day, moment.hour,
+                                     tzinfo=datetime.timezone.utc).astimezone(paris).utcoffset()
+        assert check._paris_offset(moment) == expected, moment  # pylint: disable=protected-access
+        moment += datetime.timedelta(hours=7)
+
+
+@pytest.mark.parametrize('login, siret', [
+    ('TECH_021750001600019@cpp2017.fr', '21750001600019'), ('tech_000000000415049@CPP2017.FR', '00000000415049'),
+    ('TECH_1_paris@cpro.fr', None), ('TECH_21750001600019@cpp2017.fr', None), (None, None),
+])
+def test_own_siret_of_a_login(login, siret):
+    assert check.own_siret(login) == siret
+
+
+# -- who must act: action_by and cause (contracts.md) ----------------------------------------------------
+
+EXPECTED_CAUSES = {
+    # siret (first row of it): (action_by, kind, subject)
+    cw.S_PARIS: ('nobody', None, None),
+    cw.S_LYON: ('gestionnaire', 'raccordement_missing', cw.S_LYON),
+    cw.S_MARSEILLE: ('gestionnaire', 'not_attached', cw.S_MARSEILLE),
+    cw.S_UNKNOWN: ('integrator', 'structure_unknown', cw.S_UNKNOWN),
+    cw.S_TOULOUSE: ('gestionnaire', 'password_expiring', cw.LOGIN_SOON),
+    cw.S_BORDEAUX: ('gestionnaire', 'account_rejected', cw.LOGIN_REJECTED),
+    cw.S_STRASBOURG: ('gestionnaire', 'password_expired', cw.LOGIN_OLD),
+    cw.S_NORACC: ('gestionnaire', 'raccordement_missing', cw.S_NORACC),  # one account: its own raccordement
+    cw.S_BADAPP: ('integrator', 'piste_app_refused', 'refused'),
+    cw.S_MISSING: ('gestionnaire', 'missing_account', cw.S_MISSING),
+    cw.S_SHORT: ('integrator', 'invalid_input', cw.S_SHORT),
+}
+
+
+def test_every_structure_says_who_must_act_on_what(full_run):
+    for siret, (action_by, kind, subject) in EXPECTED_CAUSES.items():
+        entry = entry_of(full_run[0], siret)
+        assert entry['action_by'] == action_by, siret
+        assert entry['cause'] == ({'kind': kind, 'subject': subject} if kind else None), siret
+        assert _statuses.cause_of(entry) == (action_by, entry['cause'])
+        if kind:
+            assert entry['cause_detail_fr'] and not re.search(r'\d{4}-\d{2}-\d{2}', entry['cause_detail_fr'])
+    named = entry_of(full_run[0], cw.S_MISSING, 'TECH_nobody@cpp2017.fr')
+    assert named['action_by'] == 'integrator' and 'chorus_accounts' in named['remediation']
+    expiring = entry_of(full_run[0], cw.S_TOULOUSE)
+    day, month, year = expiring['password_expires_on'][8:], expiring['password_expires_on'][5:7], expiring['password_expires_on'][:4]
+    assert '%s/%s/%s' % (day, month, year) in expiring['cause_detail_fr']
+    assert entry_of(full_run[0], cw.S_PARIS)['password_expiry_source'] == 'api'
+
+
+def test_cause_of_falls_back_on_the_status():
+    assert _statuses.cause_of({'status': 'access_forbidden', 'siret': cw.S_LYON}) == (
+        'gestionnaire', {'kind': 'raccordement_missing', 'subject': cw.S_LYON})
+    assert _statuses.cause_of({'status': 'piste_auth_failed', 'application': 'app1'}) == (
+        'integrator', {'kind': 'piste_app_refused', 'subject': 'app1'})
+    assert _statuses.cause_of({'status': 'api_unavailable'}) == ('integrator', {'kind': 'api_unavailable', 'subject': 'run'})
+    assert _statuses.cause_of({'status': 'ok'}) == ('nobody', None)
+    assert _statuses.cause_of({'status': 'unchecked'}) == ('nobody', None)
+    for status in _statuses.STATUSES:
+        assert _statuses.cause_of({'status': status})[0] in _statuses.ACTORS
+
+
+def test_wrong_api_url_is_one_integrator_cause_and_no_gestionnaire_action():
+    cases = [c for c in cw.CASES if c[4] not in ('invalid_input', 'missing_account', 'piste_auth_failed')]
+    with running_sandbox(cw.world()) as sb:
+        client = api.ChorusClient(oauth_url=sb.oauth_url, api_url=sb.api_url + '/cpro', retries=1,
+                                  backoff_factor=0.001)
+        result = run(sb, cw.structures(cases), client=client)
+    entries = result['structures']
+    assert {e['status'] for e in entries} == {'api_unavailable'}
+    assert {e['action_by'] for e in entries} == {'integrator'}
+    causes = {(e['cause']['kind'], e['cause']['subject']) for e in entries}
+    assert causes == {('api_route', 'corail'), ('api_route', 'noracc')}  # one per application
+    assert all('chorus_api_url' in e['remediation'] and "Action de l'intégrateur" in e['remediation'] for e in entries)
+
+
+def test_two_accounts_of_one_application_failing_identically_is_the_applications_cause():
+    # The application subscribed no API: both of its accounts get the same 403, none is accepted.
+    world = cw.world()
+    second = 'TECH_021130055300016@cpp2017.fr'
+    world['accounts'].append({'login': second, 'password': 'Pw-second-1', 'environment': 'qualification',
+                              'password_expires_on': '2026-01-01', 'structures': [cw.S_MARSEILLE]})
+    accounts = cw.accounts()
+    accounts[second] = {'password': 'Pw-second-1', 'environment': 'qualification'}
+    cases = [('h', cw.S_NORACC, cw.LOGIN_NORACC, 'noracc', 'access_forbidden'),
+             ('h', cw.S_MARSEILLE, second, 'noracc', 'access_forbidden')]
+    with running_sandbox(world) as sb:
+        result = run(sb, cw.structures(cases), accounts=accounts)
+    entries = result['structures']
+    assert [e['status'] for e in entries] == ['access_forbidden', 'access_forbidden']
+    assert [(e['action_by'], e['cause']) for e in entries] == [('integrator', {'kind': 'api_route', 'subject': 'noracc'})] * 2
+    # One of two accounts refused, the other accepted: each structure's own raccordement.
+    cases[1] = ('h', cw.S_PARIS, cw.LOGIN_OK, 'noracc', 'ok')
+    with running_sandbox(world) as sb:
+        sb.set_world(dict(world, raccordements=world['raccordements'] + [{'client_id': 'cid-noracc', 'siret': cw.S_PARIS}]))
+        result = run(sb, cw.structures(cases), accounts=accounts)
+    assert result['structures'][0]['action_by'] == 'gestionnaire'
+    assert result['structures'][0]['cause']['kind'] == 'raccordement_missing'
+
+
+def test_qualification_identifier_failing_luhn_is_checked_online_with_a_warning():
+    world = cw.world()
+    qualif = '00000000002145'
+    world['structures'].append({'siret': qualif, 'id_structure_cpp': 2145, 'designation': 'QUALIF 2145'})
+    world['accounts'][0]['structures'].append(qualif)
+    world['raccordements'].append({'client_id': 'cid-corail', 'siret': qualif})
+    with running_sandbox(world) as sb:
+        result = run(sb, cw.structures([('h', qualif, cw.LOGIN_OK, 'corail', 'ok')]))
+        assert sb.calls('factures/v1/rechercher/recipiendaire') == 1
+    entry = result['structures'][0]
+    assert entry['status'] == 'ok' and 'siret_checksum_unusual' in entry['warnings']
+
+
+def test_a_14_digit_yaml_integer_and_a_spaced_siret_are_the_same_structure():
+    result = offline([{'host': 'h', 'siret': int(cw.S_PARIS), 'account': cw.LOGIN_OK, 'piste_app': 'corail'},
+                      {'host': 'h', 'siret': '217 500 016.00019', 'account': cw.LOGIN_OK, 'piste_app': 'corail'}])
+    assert [e['siret'] for e in result['structures']] == [cw.S_PARIS, cw.S_PARIS]
+    assert [e['status'] for e in result['structures']] == ['unchecked', 'unchecked']
+
+
+def test_happy_run_costs_at_most_p_plus_2a_plus_n_calls():
+    cases = [('h', cw.S_PARIS, cw.LOGIN_OK, 'corail', 'ok'), ('h', cw.S_TOULOUSE, cw.LOGIN_SOON, 'corail', 'ok')]
+    with running_sandbox(cw.world()) as sb:
+        run(sb, cw.structures(cases))
+        total = sb.stats()['total']
+        assert sb.calls('recuperer/tauxtva') == 0
+    assert total <= 1 + 2 * 2 + 2

@@ -253,11 +253,15 @@ def test_forbidden_is_access_forbidden(sandbox):
     assert sandbox.calls(TAUX) == 1
 
 
-def test_unrouted_path_is_a_403_with_empty_json(sandbox):
-    client = make_client(sandbox)
-    with pytest.raises(api.AccessForbidden) as info:
+def test_unrouted_path_is_a_403_with_empty_json_retried_then_unrouted(sandbox):
+    # 403 {} is the gateway's answer for a path it does not route: no verdict on any raccordement.
+    client = make_client(sandbox, sleep=Sleeps())
+    with pytest.raises(api.Unrouted) as info:
         client.call(app(), account(), 'transverses/v1/nothing/here', {})
-    assert 'empty body' in str(info.value)
+    assert api.status_of(info.value) == 'api_unavailable'
+    assert info.value.cause == 'unrouted' and info.value.retries == 2
+    assert 'chorus_api_url' in str(info.value)
+    assert sandbox.calls('transverses/v1/nothing/here') == 3
 
 
 def test_bad_request_is_a_business_error(sandbox):
@@ -375,7 +379,7 @@ def test_unreadable_answers_are_api_unavailable(tiny_server):
     tiny_server.replies[TOKEN_PATH] = (200, 'application/json', json.dumps({'access_token': 'abcdefgh'}).encode())
     with pytest.raises(api.UnreadableAnswer) as info:
         client.call(app(), account(), TAUX, {})
-    assert 'token_type, expires_in' in str(info.value)
+    assert 'valid token_type' in str(info.value)
     client = api.ChorusClient(oauth_url=tiny_server.url + TOKEN_PATH, api_url=tiny_server.url, retries=0)
     tiny_server.replies[TOKEN_PATH] = (200, 'application/json', json.dumps(
         {'access_token': 'tok-123456', 'token_type': 'Bearer', 'expires_in': 3600}).encode())
@@ -401,6 +405,7 @@ def test_headers_of_api_calls(tiny_server):
     tiny_server.replies['/cpro/' + TAUX] = (200, 'application/json', b'{"codeRetour": 0}')
     client = api.ChorusClient(oauth_url=tiny_server.url + TOKEN_PATH, api_url=tiny_server.url, retries=0)
     client.call(app(), account(), TAUX, {'a': 'é'})
+    tiny_server.seen = tiny_server.seen[:2]
     token_request, api_request = tiny_server.seen
     assert token_request['form'] == {'grant_type': 'client_credentials', 'client_id': 'cid-corail',
                                      'client_secret': cw.SECRETS['app_secret'], 'scope': 'openid'}
@@ -469,11 +474,27 @@ class _TinyServer(object):
                     from urllib.parse import parse_qsl
                     form = dict(parse_qsl(body.decode('utf-8')))
                 outer.seen.append({'path': self.path, 'headers': dict(self.headers), 'body': body, 'form': form})
-                status, ctype, payload = outer.replies.get(self.path, (404, 'text/plain', b'no'))
+                reply = outer.replies.get(self.path, (404, 'text/plain', b'no'))
+                if isinstance(reply, list):  # a sequence: one reply per request, the last one repeats
+                    reply = reply.pop(0) if len(reply) > 1 else reply[0]
+                status, ctype, payload = reply[:3]
+                headers = reply[3] if len(reply) > 3 else {}
                 self.send_response(status)
                 self.send_header('Content-Type', ctype)
                 self.send_header('Content-Length', str(len(payload)))
+                for name, value in headers.items():
+                    if name != 'trickle':
+                        self.send_header(name, value)
                 self.end_headers()
+                if headers.get('trickle'):  # one byte every `trickle` seconds: each read is quick, the whole is not
+                    for index in range(len(payload)):
+                        try:
+                            self.wfile.write(payload[index:index + 1])
+                            self.wfile.flush()
+                        except OSError:
+                            return
+                        time.sleep(headers['trickle'])
+                    return
                 self.wfile.write(payload)
 
         self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
@@ -497,3 +518,142 @@ def tiny_server():
     server = _TinyServer()
     yield server
     server.stop()
+
+
+# -- the client rule: a verdict only on an answer that is recognisably the API's own -------------------
+
+GOOD_TOKEN = (200, 'application/json', json.dumps(
+    {'access_token': 'tok-123456', 'token_type': 'Bearer', 'expires_in': 3600}).encode())
+HTML_404 = (404, 'text/html', b'<html><body><h1>404 Not Found</h1>nginx</body></html>')
+PROXY_407 = (407, 'text/plain', b'', {'Proxy-Authenticate': 'Basic realm="proxy"'})
+ACTIVE_OK = (200, 'application/json', json.dumps(
+    {'codeRetour': 0, 'libelle': 'TRA_MSG_00.000', 'listeStructures': []}).encode())
+PISTE_401 = (401, 'application/json', b'', {
+    'WWW-Authenticate': 'Bearer realm="PISTE",error="Unauthorized",error_description="login or password incorrects"'})
+
+
+def tiny_client(server, **kwargs):
+    kwargs.setdefault('retries', 2)
+    kwargs.setdefault('sleep', Sleeps())
+    return api.ChorusClient(oauth_url=server.url + TOKEN_PATH, api_url=server.url, **kwargs)
+
+
+@pytest.mark.parametrize('bad', [HTML_404, PROXY_407, (200, 'application/json', b'{"access_tok'),
+                                 (401, 'text/html', b'<html>Unauthorized</html>'),
+                                 (200, 'application/json', b'{"token_type": "Bearer", "expires_in": 3600}')],
+                         ids=['html-404', 'bare-407', 'truncated', 'html-401', 'no-access-token'])
+def test_token_failures_that_are_not_pistes_refusal_are_retried_and_not_cached(tiny_server, bad):
+    tiny_server.replies[TOKEN_PATH] = [bad, GOOD_TOKEN]
+    tiny_server.replies['/cpro/' + ACTIVES] = ACTIVE_OK
+    client = tiny_client(tiny_server, retries=1)
+    trace = api.Trace()
+    assert client.call(app(), account(), ACTIVES, {}, trace, expect='listeStructures')['codeRetour'] == 0
+    assert client.calls['/api/oauth/token'] == 2 and trace.retries == 1
+    # Without retries, the failure is api_unavailable, and the next use asks again (nothing cached).
+    tiny_server.replies[TOKEN_PATH] = [bad, GOOD_TOKEN]
+    client = tiny_client(tiny_server, retries=0)
+    with pytest.raises(api.ApiUnavailable) as info:
+        client.call(app(), account(), ACTIVES, {})
+    assert not isinstance(info.value, api.PisteAuthError) and info.value.token_failure
+    assert client.call(app(), account(), ACTIVES, {})['codeRetour'] == 0
+
+
+def test_only_pistes_oauth_error_json_is_a_refusal_and_it_is_cached(tiny_server):
+    tiny_server.replies[TOKEN_PATH] = [(400, 'application/json', b'{"error": "invalid_client"}'), GOOD_TOKEN]
+    client = tiny_client(tiny_server)
+    for dummy in range(2):
+        with pytest.raises(api.PisteAuthError):
+            client.call(app(), account(), ACTIVES, {})
+    assert client.calls == {TOKEN_PATH: 1}
+
+
+@pytest.mark.parametrize('expires_in, lifetime', [(None, 300), (0, 300), (3600.0, 3600), ('3600', 3600), (-5, 300),
+                                                  ('soon', 300), (True, 300), (1800.5, 1800.5)])
+def test_token_lifetime_handles_missing_zero_and_float_expires_in(expires_in, lifetime):
+    assert api.token_lifetime(expires_in) == lifetime
+
+
+@pytest.mark.parametrize('expires_in', [None, 0, 3600.0])
+def test_a_token_without_usable_expires_in_is_used_and_reused(tiny_server, expires_in):
+    token = {'access_token': 'tok-123456', 'token_type': 'Bearer'}
+    if expires_in is not None:
+        token['expires_in'] = expires_in
+    tiny_server.replies[TOKEN_PATH] = (200, 'application/json', json.dumps(token).encode())
+    tiny_server.replies['/cpro/' + ACTIVES] = ACTIVE_OK
+    client = tiny_client(tiny_server)
+    for dummy in range(3):
+        client.call(app(), account(), ACTIVES, {}, expect='listeStructures')
+    assert client.calls == {TOKEN_PATH: 1, '/cpro/' + ACTIVES: 3}
+
+
+@pytest.mark.parametrize('bad, cls', [
+    ((401, 'text/plain', b'Unauthorized'), api.UnreadableAnswer),               # a 401 without WWW-Authenticate
+    ((401, 'text/plain', b'', {'WWW-Authenticate': 'Basic realm="corp"'}), api.UnreadableAnswer),
+    ((403, 'text/html', b'<html><h1>403 Forbidden</h1> nginx</html>'), api.UnreadableAnswer),
+    ((403, 'application/json', b'{}'), api.Unrouted),
+    ((404, 'application/json', b'{"message": "API non trouvee"}'), api.Unrouted),
+    (HTML_404, api.ApiUnavailable),
+    (PROXY_407, api.ApiUnavailable),
+    ((200, 'application/json', b'{"codeRetour": 0, "libelle": "ok", "listeStruc'), api.UnreadableAnswer),
+    ((200, 'application/json', b'{"codeRetour": 99999, "libelle": "?"}'), api.UnreadableAnswer),
+    ((200, 'application/json', b'{}'), api.UnreadableAnswer),
+    ((200, 'application/json', b'{"codeRetour": 0}'), api.UnreadableAnswer),    # the list field is missing
+    ((200, 'text/html', b'<html>maintenance</html>'), api.UnreadableAnswer),
+], ids=['401-bare', '401-basic', '403-html', '403-{}', '404-json', '404-html', '407', '200-truncated',
+        '200-unknown-code', '200-{}', '200-no-list', '200-html'])
+def test_answers_that_are_not_the_apis_own_are_retried_then_api_unavailable(tiny_server, bad, cls):
+    tiny_server.replies[TOKEN_PATH] = GOOD_TOKEN
+    tiny_server.replies['/cpro/' + ACTIVES] = [bad, bad, ACTIVE_OK]
+    trace = api.Trace()
+    client = tiny_client(tiny_server, retries=2)
+    assert client.call(app(), account(), ACTIVES, {}, trace, expect='listeStructures')['listeStructures'] == []
+    assert trace.retries == 2
+    tiny_server.replies['/cpro/' + ACTIVES] = [bad]
+    client = tiny_client(tiny_server, retries=1)
+    with pytest.raises(api.ApiUnavailable) as info:
+        client.call(app(), account(), ACTIVES, {}, expect='listeStructures')
+    assert type(info.value) is cls and api.status_of(info.value) == 'api_unavailable'
+    assert 'after 1 retries' in str(info.value) and info.value.retries == 1
+    assert not info.value.token_failure
+    assert 'nginx' not in str(info.value) and 'Forbidden<' not in str(info.value)  # bodies are never quoted
+
+
+@pytest.mark.parametrize('body', [b'', b'{"idUtilisateurCourant": 0, "parametres": null}',
+                                  b'{"codeRetour": 403, "libelle": "acces refuse"}'],
+                         ids=['empty', 'echo', 'chorus-json'])
+def test_chorus_pros_own_403_is_a_verdict_at_once(tiny_server, body):
+    tiny_server.replies[TOKEN_PATH] = GOOD_TOKEN
+    tiny_server.replies['/cpro/' + ACTIVES] = (403, 'application/json', body)
+    client = tiny_client(tiny_server)
+    with pytest.raises(api.AccessForbidden):
+        client.call(app(), account(), ACTIVES, {'parametres': {}}, expect='listeStructures')
+    assert client.calls['/cpro/' + ACTIVES] == 1
+
+
+def test_pistes_401_is_account_rejected_after_one_fresh_token(tiny_server):
+    tiny_server.replies[TOKEN_PATH] = GOOD_TOKEN
+    tiny_server.replies['/cpro/' + ACTIVES] = PISTE_401
+    client = tiny_client(tiny_server)
+    with pytest.raises(api.AccountRejected):
+        client.call(app(), account(), ACTIVES, {})
+    assert client.calls == {TOKEN_PATH: 2, '/cpro/' + ACTIVES: 2}
+
+
+def test_a_no_result_code_may_come_without_the_list(tiny_server):
+    tiny_server.replies[TOKEN_PATH] = GOOD_TOKEN
+    tiny_server.replies['/cpro/' + ACTIVES] = (200, 'application/json', b'{"codeRetour": 20000}')
+    assert tiny_client(tiny_server).call(app(), account(), ACTIVES, {}, expect='listeStructures')['codeRetour'] == 20000
+
+
+def test_timeout_is_a_deadline_for_the_whole_call(tiny_server):
+    # 40 bytes at one every 0.1 s: every read is quicker than the timeout, the answer takes 4 s.
+    tiny_server.replies[TOKEN_PATH] = GOOD_TOKEN
+    body = json.dumps({'codeRetour': 0, 'listeStructures': [], 'x': 'y' * 10}).encode()
+    tiny_server.replies['/cpro/' + ACTIVES] = (200, 'application/json', body, {'trickle': 0.1})
+    client = tiny_client(tiny_server, retries=1, timeout=0.5)
+    start = time.monotonic()
+    with pytest.raises(api.ApiUnavailable) as info:
+        client.call(app(), account(), ACTIVES, {}, expect='listeStructures')
+    elapsed = time.monotonic() - start
+    assert info.value.cause == 'timeout' and 'not complete within 0.5s' in str(info.value)
+    assert elapsed < 2 * 0.5 + 0.6, elapsed  # two tries of 0.5 s, not 2 x 4 s

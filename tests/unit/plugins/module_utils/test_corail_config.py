@@ -136,7 +136,7 @@ def with_structure(**changes):
 
 
 @pytest.mark.parametrize('structures, field, words', [
-    (with_structure(siret='21750001600018'), 'siret', 'checksum'),
+    (with_structure(siret='2175000160001'), 'siret', '14 digits'),
     (with_structure(account=''), 'account', 'required'),
     (with_structure(account='not a login'), 'account', 'e-mail-like'),
     (with_structure(password=''), 'password', 'required'),
@@ -561,3 +561,20 @@ def test_diff_is_empty_when_nothing_changes_and_shows_pruned_entries():
     assert diff['after'] == ''
     assert diff['before'].startswith('[chorus.structure.%s]\nname = Ville de Lyon\n' % LYON)
     assert 'password = <secret>' in diff['before'] and SECRET_LYON not in diff['before']
+
+
+def test_siret_rule_follows_the_environment_of_the_structures_application():
+    # Qualification identifiers need not satisfy Luhn; production ones must (one rule with the check).
+    plan('ini', None, structures=with_structure(siret='21750001600018'))
+    with pytest.raises(InvalidIdentifier) as err:
+        plan('ini', None, structures=with_structure(siret='21750001600018'),
+             apps=[dict(APPS[0], environment='production')])
+    assert err.value.field == 'siret' and 'checksum' in str(err.value)
+
+
+def test_siret_separators_are_normalised_and_short_integers_refused():
+    structures = with_structure(siret='217 500 016.00019')
+    assert b'21750001600019' in plan('ini', None, structures=structures).content
+    with pytest.raises(InvalidIdentifier) as err:
+        plan('ini', None, structures=with_structure(siret=1125))
+    assert 'quote it' in str(err.value)

@@ -81,3 +81,37 @@ def test_app_settings_kept_in_another_file_are_refused(attribute):
         cc.plan('xml', original, cc.resolve_layout('xml'), APPS, STRUCTURES)
     assert str(info.value) == ('the appSettings element has a %s attribute: its settings live in another file; '
                                'set path to that file' % attribute)
+
+
+def _format_branches(source):
+    """(line, text) of each comparison or membership test against a format name in ``source``."""
+    import ast
+    names = set(cc.FORMATS)
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left] + list(node.comparators)
+        elif isinstance(node, ast.Dict):
+            operands = list(node.keys)  # {'ini': ..., 'xml': ...}: a branch by table
+        else:
+            continue
+        for operand in operands:
+            values = operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand]
+            if any(isinstance(v, ast.Constant) and v.value in names for v in values):
+                found.append(node.lineno)
+    return found
+
+
+def test_no_module_utils_file_outside_the_format_modules_branches_on_the_format():
+    import os
+    folder = os.path.dirname(cc.__file__)
+    branches = {}
+    for name in sorted(os.listdir(folder)):
+        if name.endswith('.py') and not name.startswith('_format_'):
+            with open(os.path.join(folder, name)) as handle:
+                lines = _format_branches(handle.read())
+            if lines:
+                branches[name] = lines
+    assert branches == {}
+    # the probe itself sees a branch
+    assert _format_branches("if fmt == 'xml':\n    pass\nx = fmt in ('ini',)\ny = {'ini': 1}\n") == [1, 3, 4]

@@ -37,7 +37,7 @@ def test_real_collectivite_sirets_are_valid(siret):
     ('２１７５０００１６００１９', 'only digits'),  # full-width digits are not ASCII digits
     ('', 'empty'),
     ('22750001800012', 'SIREN part'),         # SIREN checksum wrong, whole number right
-    ('35600000000048', 'La Poste'),
+    ('35600000000049', 'La Poste'),
 ])
 def test_invalid_sirets_say_why(siret, words):
     problem = ids.siret_problem(siret)
@@ -45,7 +45,7 @@ def test_invalid_sirets_say_why(siret, words):
     assert not ids.siret_valid(siret)
 
 
-@pytest.mark.parametrize('value', [None, 21750001600019, ['21750001600019'], {'siret': 1}])
+@pytest.mark.parametrize('value', [None, 21750001600019.0, ['21750001600019'], {'siret': 1}, True])
 def test_non_strings_are_refused_with_their_type(value):
     problem = ids.siret_problem(value)
     assert 'must be a string' in problem
@@ -57,6 +57,47 @@ def test_la_poste_exception():
     assert not ids.luhn_valid('35600000052135')
     assert ids.siret_valid('35600000052135')
     assert not ids.siret_valid('35600000052136')
+
+
+def test_la_poste_head_office_follows_luhn():
+    assert ids.siret_problem('35600000000048') is None
+    assert ids.siret_problem('35600000000048', 'production') is None
+    assert not ids.siret_checksum_unusual('35600000000048')
+
+
+@pytest.mark.parametrize('siret', ['00000000002145', '97395107368257', '21750001600018'])
+def test_qualification_accepts_identifiers_that_fail_luhn_with_a_warning(siret):
+    # Real qualification identifiers (chorus-pro-api.md section 8) do not satisfy Luhn.
+    assert ids.siret_problem(siret, 'qualification') is None
+    assert ids.siret_checksum_unusual(siret)
+    assert 'checksum' in ids.siret_problem(siret, 'production')
+    assert 'checksum' in ids.siret_problem(siret)  # unknown environment: the production rule
+
+
+@pytest.mark.parametrize('siret', ['2175000160001', '2175000160001A', ''])
+def test_qualification_still_needs_14_digits(siret):
+    assert ids.siret_problem(siret, 'qualification') is not None
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('217 500 016 00019', '21750001600019'), ('217.500.016.00019', '21750001600019'),
+    ('21750001600019\u00a0', '21750001600019'), ('\u202f217500016\u202f00019', '21750001600019'),
+    (21750001600019, '21750001600019'), (1125, 1125), (2175000160001, 2175000160001), (None, None), (True, True),
+])
+def test_one_normalisation(value, expected):
+    assert ids.normalise_siret(value) == expected
+
+
+@pytest.mark.parametrize('value', [1125, 2145, 2175000160001, 217500016000190])
+def test_yaml_integers_without_14_digits_are_refused_with_quote_it(value):
+    # YAML reads 00000000002145 as octal 1125: padding would invent 00000000001125.
+    for environment in (None, 'qualification', 'production'):
+        problem = ids.siret_problem(value, environment)
+        assert 'YAML integer' in problem and 'quote it' in problem
+
+
+def test_a_14_digit_yaml_integer_is_the_same_siret():
+    assert ids.siret_problem(21750001600019) is None
 
 
 def test_siren_of_invalid_siret_names_field_and_structure():

@@ -315,7 +315,7 @@ def test_cause_of_falls_back_on_the_status_until_the_check_gives_one():
     assert st.cause_of(own) == ('integrator', {'kind': 'api_route', 'subject': 'APP'})
     for status in st.STATUSES:
         action_by, cause = st.cause_of({'status': status, 'siret': 'S', 'account': 'A', 'piste_app': 'P'})
-        assert action_by in st.ACTION_BY and (cause is None) == (status in ('ok', 'unchecked'))
+        assert action_by in st.ACTORS and (cause is None) == (status in ('ok', 'unchecked'))
 
 
 def test_actions_group_structures_by_cause_most_useful_first():

@@ -4,6 +4,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import os
 import signal
 import stat
@@ -207,6 +208,77 @@ def test_pruning_knows_both_backup_names_and_orders_by_timestamp(tmp_path):
     assert [os.path.basename(d) for d in deleted] == ['c.ini.9.2021-05-01@00:00:00~']
     assert names(tmp_path) == ['c.ini.2023-01-01@00:00:00.000001~', 'c.ini.5.2022-01-01@00:00:00~', 'c.ini.other~',
                                'd.ini.2020-01-01@00:00:00.000001~']
+
+
+def _day(day):
+    return datetime.datetime(2024, 1, day, 12, 0, 0)
+
+
+@pytest.mark.parametrize('keep, keep_days, expired', [
+    (None, None, []),
+    (2, None, ['d1', 'd5']),
+    (None, 10, ['d1', 'd5']),  # older than 10 days on 20/01: the 1st and the 5th
+    (None, 1, ['d1', 'd5', 'd15']),  # all too old: the newest one stays anyway
+    (1, 10, ['d1', 'd5', 'd15']),
+    (3, 3, ['d1', 'd5', 'd15']),  # both limits apply, newest kept
+])
+def test_select_expired_by_count_and_age(keep, keep_days, expired):
+    dated = [(_day(15), 'd15'), (_day(1), 'd1'), (_day(18), 'd18'), (_day(5), 'd5')]
+    assert writer.select_expired(dated, keep, keep_days, now=_day(20)) == expired
+
+
+@pytest.mark.parametrize('keep, keep_days, option', [(0, None, 'backup_keep'), (None, -1, 'backup_keep_days'),
+                                                     (True, None, 'backup_keep'), (None, '3', 'backup_keep_days')])
+def test_retention_limits_must_be_whole_numbers(tmp_path, keep, keep_days, option):
+    with pytest.raises(writer.WriteError, match='^%s: must be 1 or more' % option):
+        writer.select_expired([], keep, keep_days)
+    path = tmp_path / 'c.ini'
+    path.write_bytes(b'old\n')
+    with pytest.raises(writer.WriteError, match='^%s: must be 1 or more' % option):
+        writer.write(writer.read(str(path)), b'new\n', backup=True, backup_keep=3 if keep is None else keep,
+                     backup_keep_days=keep_days)
+    assert path.read_bytes() == b'old\n' and names(tmp_path) == ['c.ini']
+
+
+def test_pruning_by_age_keeps_recent_ones_and_tightens_them(tmp_path):
+    path = tmp_path / 'c.ini'
+    path.write_text('live')
+    for name in ('c.ini.1.2024-01-01@00:00:00~', 'c.ini.2024-01-18@00:00:00.000001~', 'c.ini.2024-01-19@00:00:00.5~',
+                 'c.ini.2024-13-40@00:00:00.000001~'):
+        (tmp_path / name).write_text('x')
+        os.chmod(str(tmp_path / name), 0o666)
+    deleted = writer.prune_backups(str(path), keep_days=7, now=datetime.datetime(2024, 1, 20))
+    assert [os.path.basename(d) for d in deleted] == ['c.ini.1.2024-01-01@00:00:00~']
+    # '.5' is not six digits and 13/40 is no date: not ours, left alone (mode too)
+    assert names(tmp_path) == ['c.ini', 'c.ini.2024-01-18@00:00:00.000001~', 'c.ini.2024-01-19@00:00:00.5~',
+                               'c.ini.2024-13-40@00:00:00.000001~']
+    assert mode_of(tmp_path / 'c.ini.2024-01-18@00:00:00.000001~') == 0o660
+    assert mode_of(tmp_path / 'c.ini.2024-13-40@00:00:00.000001~') == 0o666
+
+
+def test_pruning_never_deletes_the_live_file_nor_links_nor_folders(tmp_path):
+    # The live file is itself named like a backup (a symlink points there): pruning leaves it.
+    live = tmp_path / 'c.ini.2000-01-01@00:00:00.000001~'
+    live.write_text('live')
+    link = tmp_path / 'c.ini'
+    os.symlink(live.name, str(link))
+    os.mkdir(str(tmp_path / 'c.ini.2000-01-02@00:00:00.000001~'))
+    os.symlink('/etc/hostname', str(tmp_path / 'c.ini.2000-01-03@00:00:00.000001~'))
+    (tmp_path / 'c.ini.2000-01-04@00:00:00.000001~').write_text('old')
+    (tmp_path / 'c.ini.2000-01-05@00:00:00.000001~').write_text('newest')
+    deleted = writer.prune_backups(str(link), keep=1, keep_days=1)
+    assert [os.path.basename(d) for d in deleted] == ['c.ini.2000-01-04@00:00:00.000001~']
+    assert live.read_text() == 'live' and os.path.islink(str(link))
+    assert 'c.ini.2000-01-05@00:00:00.000001~' in names(tmp_path)
+    assert os.path.isdir(str(tmp_path / 'c.ini.2000-01-02@00:00:00.000001~'))
+
+
+def test_backups_are_pruned_by_age_after_a_new_one(tmp_path):
+    path = tmp_path / 'c.ini'
+    path.write_bytes(b'v1\n')
+    (tmp_path / 'c.ini.2001-01-01@00:00:00.000001~').write_bytes(b'v0\n')
+    made = writer.write(writer.read(str(path)), b'new\n', backup=True, backup_keep=5, backup_keep_days=1)
+    assert writer.backups_of(str(path)) == [made] and open(made, 'rb').read() == b'v1\n'
 
 
 def test_backups_are_pruned_after_a_new_one(tmp_path):

@@ -7,6 +7,11 @@ __metaclass__ = type
 import json
 import os
 import stat
+import subprocess
+import sys
+import textwrap
+
+import yaml
 
 from ansible_collections.chorus.corail.plugins.modules import accounts_file
 
@@ -43,7 +48,9 @@ def test_creates_file_and_directory_0600(tmp_path, capsys):
                             'environment': 'production', 'validated': True, 'last_check_status': 'ok'}
     assert mode_of(path) == 0o600
     assert '<vault-encrypted>' in out['diff']['after'] and out['diff']['before'] == ''
-    assert [p for p in os.listdir(str(path.parent)) if p != 'chorus_accounts.yml'] == []  # no temp file left
+    # No temporary file left; the hidden lock file stays (Ansible does not load hidden files as vars).
+    assert sorted(os.listdir(str(path.parent))) == ['.chorus_accounts.yml.lock', 'chorus_accounts.yml']
+    assert mode_of(path.parent / '.chorus_accounts.yml.lock') == 0o600
 
 
 def test_check_mode_writes_nothing(tmp_path, capsys):
@@ -89,3 +96,86 @@ def test_absent(tmp_path, capsys):
     out = run(capsys, path, state='absent')
     assert out['changed'] and out['action'] == 'removed' and out['entry'] is None
     assert LOGIN not in path.read_text()
+
+
+def test_check_mode_creates_no_folder_and_no_lock(tmp_path, capsys):
+    path = tmp_path / 'group_vars' / 'all' / 'chorus_accounts.yml'
+    out = run(capsys, path, check_mode=True, vaulted_password=vaulted('pw'))
+    assert out['changed'] is True and not (tmp_path / 'group_vars').exists()
+
+
+def test_backups_are_private_and_pruned(tmp_path, capsys):
+    path = tmp_path / 'chorus_accounts.yml'
+    run(capsys, path, vaulted_password=vaulted('pw'))
+    for day in range(1, 6):
+        out = run(capsys, path, backup=True, backup_keep=3, last_check_on='2025-06-%02d' % day)
+        assert mode_of(out['backup_file']) == 0o600
+    backups = sorted(p.name for p in tmp_path.iterdir() if p.name.endswith('~'))
+    assert len(backups) == 3
+
+
+def test_symlink_stays_a_link(tmp_path, capsys):
+    real = tmp_path / 'secrets' / 'accounts.yml'
+    real.parent.mkdir()
+    run(capsys, real, vaulted_password=vaulted('pw'))
+    link = tmp_path / 'chorus_accounts.yml'
+    link.symlink_to(real)
+    out = run(capsys, link, login='TECH_1_other@cpro.fr', vaulted_password=vaulted('other'))
+    assert out['action'] == 'added' and link.is_symlink()
+    assert 'TECH_1_other@cpro.fr' in real.read_text() and LOGIN in real.read_text()
+    assert (real.parent / '.accounts.yml.lock').exists()
+
+
+def test_unvalidated_password_never_replaces_a_validated_one(tmp_path, capsys):
+    path = tmp_path / 'chorus_accounts.yml'
+    run(capsys, path, vaulted_password=vaulted('good'), validated=True, last_check_status='ok', last_check_on='2025-06-01')
+    before = path.read_text()
+    for validated in (False, None):
+        options = dict(vaulted_password=vaulted('typo'), last_check_status='account_rejected')
+        if validated is not None:
+            options['validated'] = validated
+        out = run(capsys, path, **options)
+        assert out['failed'] and 'validated password' in out['msg'] and 'chorus_enroll_replace=true' in out['msg']
+        assert LOGIN in out['msg'] and path.read_text() == before
+    # A validated new password replaces it; so does an unvalidated one when asked explicitly.
+    assert run(capsys, path, vaulted_password=vaulted('new'), validated=True)['action'] == 'updated'
+    out = run(capsys, path, vaulted_password=vaulted('forced'), validated=False, replace_validated=True)
+    assert out['action'] == 'updated' and out['entry']['validated'] is False
+    # Metadata without a new password is no replacement.
+    assert run(capsys, path, last_check_status='ok', validated=True)['changed']
+
+
+RUNNER = textwrap.dedent("""
+    import sys
+    from ansible_collections.chorus.corail.plugins.modules import accounts_file
+    sys.argv = ['accounts_file', sys.argv[1]]
+    accounts_file.main()
+""")
+
+
+def test_twenty_parallel_enrolments_keep_twenty_entries(tmp_path):
+    """The read-modify-write of each run is serialised by the lock: no run drops another's entry."""
+    path = tmp_path / 'group_vars' / 'all' / 'chorus_accounts.yml'
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    logins = ['TECH_1_agent%02d@cpro.fr' % index for index in range(20)]
+    procs = []
+    for index, login in enumerate(logins):
+        args = tmp_path / ('args%02d.json' % index)
+        args.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': dict(
+            path=str(path), login=login, vaulted_password=vaulted('pw%d' % index), environment='production',
+            validated=True, backup=True, backup_keep=30)}))
+        procs.append(subprocess.Popen([sys.executable, '-c', RUNNER, str(args)], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+        results.append(json.loads(out.decode()))
+    assert sorted(r['action'] for r in results) == ['added'] * 20
+    with open(str(path)) as handle:
+        text = handle.read()
+    loaded = yaml.safe_load(text.replace('!vault', ''))
+    assert sorted(loaded['chorus_accounts']) == logins
+    # Each run but the first backed up the file it found: 19 backups, each one entry shorter than the next.
+    assert len([p for p in path.parent.iterdir() if p.name.endswith('~')]) == 19
+    assert not [p for p in path.parent.iterdir() if p.name.endswith('.tmp')]

@@ -132,6 +132,20 @@ def test_backup_is_private_and_only_backup_keep_copies(tmp_path, capsys):
     assert 'backup_file' not in run(capsys, path, backup=True, backup_keep=3)
 
 
+def test_backup_keep_days_prunes_old_backups_but_never_the_file_nor_the_newest(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    path.write_text('[other]\nx = 1\n')
+    old = tmp_path / 'corail.ini.7.2001-01-01@10:00:00~'
+    old.write_text('old password inside')
+    recent = tmp_path / ('corail.ini.%s~' % __import__('datetime').datetime.now().strftime('%Y-%m-%d@%H:%M:%S.%f'))
+    recent.write_text('recent password inside')
+    os.chmod(str(recent), 0o644)
+    out = run(capsys, path, backup=True, backup_keep=10, backup_keep_days=30)
+    assert listing(tmp_path) == sorted(['corail.ini', recent.name, os.path.basename(out['backup_file'])])
+    assert mode_of(recent) == 0o640 and mode_of(out["backup_file"]) == 0o600  # others lose access
+    assert 'S3cret-Paris' in path.read_text()
+
+
 def test_failed_validate_writes_nothing(tmp_path, capsys):
     path = tmp_path / 'corail.ini'
     path.write_text('[other]\nx = 1\n')
@@ -178,6 +192,7 @@ def test_a_corrupt_file_is_left_untouched(tmp_path, capsys):
 @pytest.mark.parametrize('options, words', [
     (dict(create=False), 'does not exist (create=false)'),
     (dict(backup_keep=0), 'backup_keep: must be 1 or more'),
+    (dict(backup_keep_days=0), 'backup_keep_days: must be 1 or more'),
     (dict(key_layout={'structure': {'password': 'pass word'}}), 'key_layout.structure.password'),
 ])
 def test_option_errors(tmp_path, capsys, options, words):
@@ -308,3 +323,21 @@ def test_a_line_added_while_validate_runs_is_kept(tmp_path, capsys):
     assert out['changed'] is True, out
     text = path.read_text()
     assert text.startswith('[other]\nkeep = 1\nadded = meanwhile\n') and PARIS in text
+
+
+def test_drift_names_the_fields_that_differ_never_a_value(tmp_path, capsys):
+    path = tmp_path / 'corail.ini'
+    assert run(capsys, path, check_mode=True)['drift'] == {PARIS: ['not_deployed'], LYON: ['not_deployed']}
+    run(capsys, path)
+    assert run(capsys, path, check_mode=True)['drift'] == {}
+    # By hand: Paris's password and the application's client secret, Lyon's service code removed.
+    text = path.read_text().replace('S3cret-Paris;pw', 'typed-by-hand').replace(CLIENT_SECRET, 'other-secret')
+    path.write_text(text.replace('service_code = FIN\n', ''))
+    out = run(capsys, path, check_mode=True)
+    assert out['changed'] is True and 'typed-by-hand' in path.read_text()  # check mode wrote nothing
+    assert out['drift'] == {PARIS: ['password', 'piste_app.client_secret'],
+                            LYON: ['service_code', 'piste_app.client_secret']}
+    assert 'typed-by-hand' not in repr(out) and 'other-secret' not in repr(out)
+    # A real run reports what it found before writing, and the file is back in sync.
+    assert run(capsys, path)['drift'][PARIS] == ['password', 'piste_app.client_secret']
+    assert run(capsys, path, check_mode=True)['drift'] == {}

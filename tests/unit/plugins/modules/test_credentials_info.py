@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import sys
 
@@ -101,7 +102,7 @@ def test_connection_options_from_the_environment(capsys, monkeypatch):
         monkeypatch.setenv('CHORUS_OAUTH_URL', sb.oauth_url)
         monkeypatch.setenv('CHORUS_API_URL', sb.api_url)
         result, _out = run_module(module_args(structures=cw.structures(cases)), capsys)
-        assert sb.calls('recuperer/tauxtva') == 1
+        assert sb.calls('recuperer/structures/actives/destinataire') == 1
     assert [e['status'] for e in result['structures']] == ['ok']
 
 
@@ -188,3 +189,33 @@ def test_unexpected_errors_do_not_leak_secrets(capsys, monkeypatch):
     result, out = run_module(module_args(online=False), capsys)
     assert result['failed'] is True and 'RuntimeError' in result['msg']
     assert cw.SECRETS['pw_ok'] not in out
+
+
+def test_rate_limit_below_zero_fails_with_the_option_name(capsys):
+    result, _out = run_module(module_args(rate_limit=-1), capsys)
+    assert result['failed'] is True and 'rate_limit: must be 0 (no limit) or more' in result['msg']
+
+
+def test_result_file_holds_the_structures_and_the_result_stays_small(capsys, tmp_path):
+    path = tmp_path / 'reports' / '.credentials_info.json'  # the folder is created, 0700
+    with running_sandbox(cw.world()) as sb:
+        full, _out = run_module(module_args(sb), capsys)
+        small, out = run_module(module_args(sb, result_file=str(path)), capsys)
+    assert set(small) == {'changed', 'by_host', 'counts', 'api_calls', 'result_file', 'total', 'invocation'}
+    assert small['result_file'] == str(path) and small['total'] == len(cw.CASES)
+    assert small['by_host'] == full['by_host'] and small['counts'] == full['counts']
+    assert 'structures (not echoed with result_file)' in small['invocation']['module_args']['structures']
+    assert oct(path.stat().st_mode & 0o777) == '0o600' and oct(path.parent.stat().st_mode & 0o777) == '0o700'
+    text = path.read_text(encoding='utf-8')
+    on_disk = json.loads(text)
+    assert on_disk['structures'] == full['structures'] and on_disk['accounts'] == full['accounts']
+    for secret in cw.all_secret_values():
+        assert secret not in text and secret not in out
+    assert 'cid-corail' not in text
+
+
+def test_unwritable_result_file_fails_with_the_option_name(capsys, tmp_path):
+    blocker = tmp_path / 'file'
+    blocker.write_text('x')
+    result, _out = run_module(module_args(online=False, result_file=str(blocker / 'r.json')), capsys)
+    assert result['failed'] is True and result['msg'].startswith('result_file: ')
