@@ -13,11 +13,10 @@ import os
 import re
 import shutil
 import stat
-import subprocess
-import tempfile
 
 import pytest
 
+from browser import chromium
 from conftest import run_ansible  # tests/functional/conftest.py
 from fixtures import running_sandbox
 from make_world import make_world, write_world
@@ -28,7 +27,6 @@ from ansible_collections.chorus.corail.plugins.module_utils._statuses import STA
 STRUCTURES = 120
 HOSTS = 6
 SEED = 20250301
-CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
 
 
 class World(object):
@@ -68,18 +66,6 @@ def host_of(world, siret):
         if any(s['siret'] == siret for s in hvars['corail_structures']):
             return host
     raise KeyError(siret)
-
-
-def chromium(args, url, tmp):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail('%s is missing: run tools/system_deps.sh (apt-get install chromium)' % CHROMIUM)
-    profile = tempfile.mkdtemp(dir=str(tmp), prefix='chromium-')
-    cmd = [CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--user-data-dir=%s' % profile] + list(args) + [url]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout
 
 
 def dump_dom(path, tmp, fragment=''):

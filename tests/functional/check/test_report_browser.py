@@ -13,7 +13,8 @@ import re
 import pypdf
 import pytest
 
-from browser import MEASURE, Browser, print_pdf
+from browser import MEASURE, print_pdf
+from cdp import Browser  # tests/functional/cdp.py
 from conftest import run_ansible  # tests/functional/conftest.py
 from report_world import SECRETS, make_result
 
@@ -88,8 +89,8 @@ def test_actions_list_exactly_the_three_causes_with_their_counts(tmp_path):
     dummy, folder, task = write_report(tmp_path, result)
     browser = Browser(tmp_path)
     try:
-        browser.open(os.path.join(folder, 'report.html'))
-        lines = browser.js("Array.prototype.map.call(document.querySelectorAll('#actions li.action'), function (li) {"
+        browser.open('file://' + os.path.join(folder, 'report.html'), width=1280)
+        lines = browser.evaluate("Array.prototype.map.call(document.querySelectorAll('#actions li.action'), function (li) {"
                            " return [li.dataset.kind, li.dataset.count, li.querySelector('h3').innerText]; })")
     finally:
         browser.close()
@@ -104,9 +105,9 @@ def test_actions_list_exactly_the_three_causes_with_their_counts(tmp_path):
 @pytest.mark.parametrize('width', [1280, 1920])
 def test_readable_from_1280_px(thirty, width):
     browser = thirty['browser']
-    browser.open(os.path.join(thirty['folder'], 'report.html'), width=width)
-    assert browser.js("document.body.getAttribute('data-ready')") == 'true'
-    m = browser.js(MEASURE)
+    browser.open('file://' + os.path.join(thirty['folder'], 'report.html'), width=width)
+    assert browser.evaluate("document.body.getAttribute('data-ready')") == 'true'
+    m = browser.evaluate(MEASURE)
     assert m['scrollWidth'] <= m['clientWidth'], m['scrollWidth']  # no horizontal scrolling
     assert not m['cut'], m['cut'][:5]
     for table in m['tables']:
@@ -149,13 +150,13 @@ def test_printed_on_a4_landscape_in_five_pages_with_every_header(thirty):
 def test_nothing_cut_off_the_printed_page(thirty):
     browser = thirty['browser']
     # the printable width of A4 landscape with the page's margins: 297 - 18 mm, at 96 px per inch
-    browser.open(os.path.join(thirty['folder'], 'report.html'), width=int((297 - 18) / 25.4 * 96), media='print')
-    m = browser.js(MEASURE)
+    browser.open('file://' + os.path.join(thirty['folder'], 'report.html'), width=int((297 - 18) / 25.4 * 96), media='print')
+    m = browser.evaluate(MEASURE)
     assert m['scrollWidth'] <= m['clientWidth'] and not m['cut'], m['cut'][:5]
-    shown = browser.js("Array.prototype.filter.call(document.querySelectorAll('#actions .steps'),"
+    shown = browser.evaluate("Array.prototype.filter.call(document.querySelectorAll('#actions .steps'),"
                        " function (s) { return s.offsetHeight > 0; }).length")
     assert shown == len(set(a['kind'] for a in thirty['task']['actions']))  # every kind's steps, open
-    assert browser.js("getComputedStyle(document.querySelector('#counts .cards')).display") != 'none'
+    assert browser.evaluate("getComputedStyle(document.querySelector('#counts .cards')).display") != 'none'
 
 
 def test_contact_pages_are_french_and_print_on_a4_portrait(thirty):
@@ -163,8 +164,8 @@ def test_contact_pages_are_french_and_print_on_a4_portrait(thirty):
     browser = thirty['browser']
     estimated = 0
     for name in sorted(os.listdir(folder)):
-        browser.open(os.path.join(folder, name))
-        m = browser.js(MEASURE)
+        browser.open('file://' + os.path.join(folder, name), width=1280)
+        m = browser.evaluate(MEASURE)
         assert m['scrollWidth'] <= m['clientWidth'] and not m['cut'], (name, m['cut'][:3])
         assert all(min(t['widths']) >= 90 for t in m['tables']), (name, m['tables'])
         text = m['text']
@@ -183,8 +184,8 @@ def test_contact_pages_are_french_and_print_on_a4_portrait(thirty):
 
 def test_changes_page_reads_at_1280_px(thirty):
     browser = thirty['browser']
-    browser.open(os.path.join(thirty['folder'], 'changes.html'))
-    m = browser.js(MEASURE)
+    browser.open('file://' + os.path.join(thirty['folder'], 'changes.html'), width=1280)
+    m = browser.evaluate(MEASURE)
     assert m['scrollWidth'] <= m['clientWidth'] and not m['cut'], m['cut'][:3]
     assert all(min(t['widths']) >= 90 for t in m['tables'])
     assert 'Nouveaux problèmes (26)' in m['text'] and 'heure de Paris' in m['text']
