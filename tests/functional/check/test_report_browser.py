@@ -66,7 +66,7 @@ def thirty(tmp_path_factory):
         entry['password'] = SECRETS[0]
         entry['client_secret'] = SECRETS[1]
     result['token'] = SECRETS[2]
-    run, folder, task = write_report(tmp, result, verbosity='-vvv')
+    run, folder, task = write_report(tmp, result, verbosity='-vvvv')
     browser = Browser(tmp)
     yield {'tmp': tmp, 'run': run, 'folder': folder, 'task': task, 'browser': browser}
     browser.close()
@@ -91,7 +91,7 @@ def test_actions_list_exactly_the_three_causes_with_their_counts(tmp_path):
     try:
         browser.open('file://' + os.path.join(folder, 'report.html'), width=1280)
         lines = browser.evaluate("Array.prototype.map.call(document.querySelectorAll('#actions li.action'), function (li) {"
-                           " return [li.dataset.kind, li.dataset.count, li.querySelector('h3').innerText]; })")
+                                 " return [li.dataset.kind, li.dataset.count, li.querySelector('h3').innerText]; })")
     finally:
         browser.close()
     assert [(kind, count) for kind, count, _title in lines] == [
@@ -154,7 +154,7 @@ def test_nothing_cut_off_the_printed_page(thirty):
     m = browser.evaluate(MEASURE)
     assert m['scrollWidth'] <= m['clientWidth'] and not m['cut'], m['cut'][:5]
     shown = browser.evaluate("Array.prototype.filter.call(document.querySelectorAll('#actions .steps'),"
-                       " function (s) { return s.offsetHeight > 0; }).length")
+                             " function (s) { return s.offsetHeight > 0; }).length")
     assert shown == len(set(a['kind'] for a in thirty['task']['actions']))  # every kind's steps, open
     assert browser.evaluate("getComputedStyle(document.querySelector('#counts .cards')).display") != 'none'
 
