@@ -13,20 +13,29 @@ from ansible_collections.chorus.corail.plugins.module_utils import _statuses as 
 DOC = os.path.join(TOP, 'docs', 'statuses.md')
 
 MEANING = {
-    'invalid_input': ('offline checks failed (SIRET checksum, account in another environment, conflicting definitions); '
-                      'the detail names the field and the structure'),
+    'invalid_input': ('offline checks failed (SIRET not 14 digits, or its checksum in production; account in another '
+                      'environment, conflicting definitions); the detail names the field and the structure'),
     'missing_account': 'the structure has no account, or its account is absent from `chorus_accounts`',
     'unchecked': '`online: false` and the offline checks passed',
     'piste_auth_failed': 'the PISTE token endpoint refused the application (client_id / client_secret / environment)',
     'account_rejected': 'HTTP 401 on the `cpro-account` credentials after one retry with a fresh token',
     'password_expired': 'rejected, and the expiry date (API date, else `password_changed_on` + 424 days) has passed',
     'access_forbidden': 'HTTP 403: no API raccordement for (application, SIRET), API not subscribed on the PISTE application, or wrong environment',
-    'api_unavailable': '5xx, timeouts, 429 after the retries, or an answer the client cannot read; the detail says which',
+    'api_unavailable': ('5xx, timeouts, 429 after the retries, or an answer that is not recognisably the API\'s own '
+                        '(HTML page, proxy status, truncated or unexpected JSON, unrouted 403 `{}` / 404); the detail says which'),
     'structure_unknown': 'the SIRET is not in Chorus Pro (in that environment)',
     'not_attached': 'the account works but the SIRET is not among its active structures',
     'password_expiring': 'everything works and the password expires within the warning window (`chorus_password_warning_days`, 30 by default)',
     'ok': 'everything works',
 }
+
+
+def integrators(text):
+    """A remediation text with the integrator's own steps, as the integrator's report shows it
+    (a mairie's page leaves them out)."""
+    for step in ('record_renew', 'record_enroll'):
+        text = text.replace('{%s}' % step, st._DEFAULTS[step])
+    return text
 
 
 def render():
@@ -43,11 +52,27 @@ def render():
     ]
     for index, status in enumerate(st.STATUSES, 1):
         lines.append('| %d | `%s` | %s | %s | %s |' % (index, status, st.SEVERITY[status], st.LABELS[status], MEANING[status]))
+    lines += ['', '## Who must act (`action_by`) and on what (`cause`)', '',
+              'Every structure also says who must act: `gestionnaire` (portal work at the collectivité), '
+              '`integrator` (inventory, PISTE application, URL, proxy, re-run) or `nobody` (`ok`, `unchecked`), '
+              'and the cause `{kind, subject}` one action fixes (`null` when nobody acts). A status gives the '
+              'cause below unless the check knows the failure is not the structure\'s: the token refused '
+              '(`piste_app_refused`) or unreachable (`piste_app_unreachable`), every account of an application '
+              'answering the unrouted shape (403 `{}`, 404), or at least two accounts of one application failing '
+              'identically with none accepted (`api_route`). A `missing_account` whose account the inventory names '
+              'but `chorus_accounts` lacks is the integrator\'s.', '',
+              '| cause kind | who acts | subject | label | from status |', '|---|---|---|---|---|']
+    for kind, (actor, subject) in st.CAUSE_KINDS.items():
+        statuses = ', '.join('`%s`' % s for s, k in st.STATUS_CAUSES.items() if k == kind) or '(the check)'
+        lines.append('| `%s` | %s | %s | %s | %s |' % (kind, actor, subject, st.CAUSE_LABELS[kind], statuses))
+    lines += ['', 'Warnings: ' + ', '.join('`%s` (%s)' % (w, st.WARNING_LABELS[w]) for w in st.WARNINGS) + '.']
     lines += ['', '## Remediation texts (French, as the reports show them)', '']
     for status in st.STATUSES:
-        # The integrator's own steps as the integrator's report shows them (a mairie's page leaves them out).
-        text = st.REMEDIATION[status].replace('{record_renew}', st._DEFAULTS['record_renew'])
-        lines += ['### `%s`' % status, '', text.replace('{record_enroll}', st._DEFAULTS['record_enroll']), '']
+        lines += ['### `%s`' % status, '', integrators(st.REMEDIATION[status]), '']
+    lines += ['## Remediation texts of integrator-side causes', '',
+              'They replace the status\'s text when the cause is the integrator\'s.', '']
+    for kind, text in st.CAUSE_REMEDIATION.items():
+        lines += ['### cause `%s`' % kind, '', integrators(text), '']
     return '\n'.join(lines)
 
 

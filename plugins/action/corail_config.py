@@ -30,6 +30,7 @@ from ansible_collections.chorus.corail.plugins.module_utils import _writer as wr
 from ansible_collections.chorus.corail.plugins.module_utils import _drift
 from ansible_collections.chorus.corail.plugins.module_utils._identifiers import InvalidIdentifier
 from ansible_collections.chorus.corail.plugins.modules.corail_config import argument_spec
+from ansible_collections.chorus.corail.plugins.plugin_utils._pipelining import pipelining_warning
 
 MODULE = 'chorus.corail.corail_config'
 # The accounts given the folder of the configuration file, besides windows_service_account.
@@ -59,8 +60,11 @@ class ActionModule(ActionBase):
         del tmp  # unused, as in every action plugin since 2.5
         if not is_windows(self._connection, task_vars):
             # POSIX: today's path, one module call (the module writes atomically, on the target).
+            warning = pipelining_warning(self, MODULE, task_vars.get('inventory_hostname', 'the target'))
             result.update(self._execute_module(module_name=MODULE, module_args=self._task.args,
                                                task_vars=task_vars, wrap_async=self._task.async_val))
+            if warning:
+                result.setdefault('warnings', []).append(warning)
             return result
         try:
             result.update(WindowsDeploy(self, task_vars).run())

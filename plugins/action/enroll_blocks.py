@@ -17,9 +17,8 @@ import os
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.parsing.vault import is_encrypted
-from ansible.plugins.action import ActionBase
 
-from ansible_collections.chorus.corail.plugins.action.enroll_kit import paris_today
+from ansible_collections.chorus.corail.plugins.action.enroll_kit import ControllerAction, paris_today
 from ansible_collections.chorus.corail.plugins.module_utils import _enroll_kit as ek
 from ansible_collections.chorus.corail.plugins.modules.enroll_blocks import ARGUMENT_SPEC
 
@@ -37,15 +36,11 @@ def _controller_stdin():
                             'ansible-playbook, or not a Linux controller); save the blocks in a file and give its path')
 
 
-class ActionModule(ActionBase):
+class ActionModule(ControllerAction):
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+    def act(self, result, args):
         result['_ansible_no_log'] = True  # the accounts carry clear passwords
         private_key = self._private_key(args['private_key'])
         try:

@@ -33,15 +33,28 @@ def paris_today():
         return datetime.date.today()
 
 
-class ActionModule(ActionBase):
+class ControllerAction(ActionBase):
+    """An action that only works on the controller: no connection, no file sent; ``act`` does the work."""
 
     TRANSFERS_FILES = False
     _requires_connection = False
+    ARGUMENT_SPEC = {}
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
+        result = super(ControllerAction, self).run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        return self.act(result, args)
+
+    def act(self, result, args):
+        raise NotImplementedError
+
+
+class ActionModule(ControllerAction):
+
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+
+    def act(self, result, args):
         try:
             with open(args['public_key'], 'rb') as handle:
                 public_key = ek.load_public_key(handle.read(), 'public_key %s' % args['public_key'])

@@ -104,6 +104,24 @@ def offline_problems(structures, accounts, piste_apps, default_app=None, details
     return problems
 
 
+def _readable_structures(variables, host):
+    """[(index, plain structure)] of one host, every value read here (templating errors raise here, not later)."""
+    structures = variables.get('corail_structures')
+    if not isinstance(structures, (list, tuple)):
+        return []
+    default_app = variables.get('chorus_piste_app')
+    out = []
+    for index, structure in enumerate(structures):
+        if not isinstance(structure, Mapping):
+            continue
+        item = dict((key, structure[key]) for key in structure)
+        item['host'] = host
+        if not item.get('piste_app') and default_app:
+            item['piste_app'] = default_app
+        out.append((index, item))
+    return out
+
+
 def inventory_conflicts(hostvars, hosts, accounts, piste_apps):
     """``{host: [{index, siret, problem}]}``: the structures whose SIRET the inventory declares with
     different accounts or applications in one environment, computed once for every host.
@@ -116,19 +134,10 @@ def inventory_conflicts(hostvars, hosts, accounts, piste_apps):
     for host in hosts or []:
         host = str(host)
         try:
-            variables = hostvars[host]
-            structures = variables.get('corail_structures')
-            default_app = variables.get('chorus_piste_app')
-        except Exception:  # pylint: disable=broad-except  # any templating error: that host reports it
+            mine = _readable_structures(hostvars[host], host)
+        except Exception:  # pylint: disable=broad-except  # any templating error: that host's own gate says it
             continue
-        if not isinstance(structures, (list, tuple)):
-            continue
-        for index, structure in enumerate(structures):
-            if not isinstance(structure, Mapping):
-                continue
-            item = dict(structure, host=host)
-            if not item.get('piste_app') and default_app:
-                item['piste_app'] = default_app
+        for index, item in mine:
             items.append(item)
             origin.append((host, index))
     if not items or not isinstance(accounts, Mapping) or not isinstance(piste_apps, Mapping):

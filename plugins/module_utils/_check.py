@@ -66,6 +66,9 @@ OP_ACTIVE_STRUCTURES = 'transverses/v1/recuperer/structures/actives/destinataire
 OP_CONSULT_STRUCTURE = 'structures/v1/consulter'
 OP_SEARCH_INVOICES = 'factures/v1/rechercher/recipiendaire'
 OP_SEARCH_STRUCTURE = 'structures/v1/rechercher'
+OP_ATTACHMENTS = 'utilisateurs/v1/monCompte/recuperer/rattachements'
+ATTACHMENTS_PAGE = 100
+ATTACHMENTS_MAX_PAGES = 20
 
 STRUCTURE_FIELDS = ('host', 'siret', 'name', 'account', 'piste_app', 'service_code', 'contact')
 
@@ -207,6 +210,7 @@ class _Group(object):
         self.trace = Trace()
         self.error = None
         self.attached = {}
+        self.rattached = {}
         self.api_expiry = None
         self.notes = []
         self.results = {}
@@ -228,6 +232,7 @@ class _Result(object):
         self.trace = trace
         self.error = error
         self.operation = None
+        self.warnings = []
 
 
 def accounts_listing(accounts, siret, environment=None):
@@ -453,6 +458,40 @@ class BulkCheck(object):
         except ChorusError as exc:
             group.error = exc
 
+    def _read_attachments(self, group):
+        """``utilisateurs/v1/monCompte/recuperer/rattachements``, all pages: the structures the account is
+        attached to, whatever its spaces. A SIRET found there but not in the active "factures reçues" list
+        is attached with that space disabled; one found nowhere needs ``structures/v1/rechercher``.
+        Any failure only means falling back to that search."""
+        client, app, account = self.client, group.app, group.account['account']
+        page = 1
+        try:
+            while page <= ATTACHMENTS_MAX_PAGES:
+                body = {'parametresRecherche': {'nbResultatsParPage': ATTACHMENTS_PAGE, 'pageResultatDemandee': page,
+                                                'triColonne': 'IdStructure', 'triSens': 'Ascendant'}}
+                answer = client.call(app, account, OP_ATTACHMENTS, body, group.trace)
+                items = answer.get('listeStructureRattachement', answer.get('listeRattachements'))
+                items = [items] if isinstance(items, dict) else items if isinstance(items, list) else None
+                if items is None:
+                    if code_retour(answer) in EMPTY_RESULT_CODES:
+                        return
+                    group.notes.append('attachments list not understood (no listeStructureRattachement), ignored')
+                    group.rattached = {}
+                    return
+                for item in items:
+                    if isinstance(item, dict):
+                        siret = _api_siret(item.get('identifiantStructure'))
+                        status = str(item.get('statutRattachementStructure') or 'ACTIF').upper()
+                        if siret and status.startswith('ACTI'):
+                            group.rattached.setdefault(siret, (item.get('idStructure'), item.get('designationStructure')))
+                meta = answer.get('parametresRetour') if isinstance(answer.get('parametresRetour'), dict) else answer
+                pages = meta.get('pages')
+                if not isinstance(pages, int) or isinstance(pages, bool) or page >= pages or not items:
+                    return
+                page += 1
+        except ChorusError:
+            group.rattached = {}  # not a verdict on anything: the per-structure search decides
+
     def _read_expiry(self, group):
         """``structures/v1/consulter`` once per group for ``dateExpirationMotPasseCompteTech``.
 
@@ -532,6 +571,14 @@ class BulkCheck(object):
                                    'answered codeRetour %s' % (id_cpp, code), id_cpp, designation, trace)
                 return _Result('api_unavailable', 'unexpected codeRetour %s%s on /cpro/%s'
                                % (answer.get('codeRetour'), self._libelle(answer), OP_SEARCH_INVOICES), id_cpp, designation, trace)
+            if siret in group.rattached:
+                id_cpp, designation = group.rattached[siret]
+                result = _Result('not_attached', 'the account is attached to SIRET %s (/cpro/%s) but it is not among its '
+                                 'active structures of the "factures reçues" space (/cpro/%s): the reception space is '
+                                 'not enabled' % (siret, OP_ATTACHMENTS, OP_ACTIVE_STRUCTURES),
+                                 id_cpp, designation, trace)
+                result.warnings.append('reception_space_disabled')
+                return result
             body = {'structure': {'identifiantStructure': siret, 'typeIdentifiantStructure': 'SIRET'}}
             answer = client.call(app, account, OP_SEARCH_STRUCTURE, body, trace, expect='listeStructures')
             return self._read_search(siret, answer, trace)
@@ -588,6 +635,9 @@ class BulkCheck(object):
             group.add(index, entry['siret'])
         groups = list(self.groups.values())
         self._pool_map(self._check_group, groups)
+        # Only for accounts with structures outside their active list: a happy run stays P + 2A + N.
+        self._pool_map(self._read_attachments, [g for g in groups if g.error is None
+                                                and any(s not in g.attached for s in g.sirets)])
         tasks = [(g, s) for g in groups if g.error is None for s in g.sirets]
         results = self._pool_map(lambda task: self._check_structure(*task), tasks)
         for (group, siret), result in zip(tasks, results):
@@ -731,6 +781,7 @@ class BulkCheck(object):
                     result = group.results[entry['siret']]
                     entry['id_structure_cpp'] = result.id_structure_cpp
                     entry['designation'] = result.designation
+                    entry['warnings'].extend(w for w in result.warnings if w not in entry['warnings'])
                 retried = group.trace.retries > 0 or (result.trace is not None and result.trace.retries > 0)
                 self._finish(entry, result.status, [result.detail] + group.notes, account, group, retried)
                 self._decide(entry, self._cause_kind(group, result, app_wide))

@@ -24,6 +24,7 @@ __metaclass__ = type
 import base64
 import email.utils
 import json
+import math
 import random
 import threading
 import time
@@ -37,6 +38,7 @@ from ansible_collections.chorus.corail.plugins.module_utils._connection import (
     urls_for,
 )
 from ansible_collections.chorus.corail.plugins.module_utils._rate_limit import RateLimiter
+from ansible_collections.chorus.corail.plugins.module_utils._secrets import SecretMask
 
 _REQUESTS = {}
 
@@ -303,6 +305,8 @@ class ChorusClient(object):
         self._tokens = {}
         self._token_locks = {}
         self._secrets = set()
+        self._pairs = set()
+        self._mask = None  # SecretMask of the secrets known so far, made again when one is added
         self.calls = {}
 
     def __repr__(self):
@@ -313,22 +317,29 @@ class ChorusClient(object):
 
     # -- secrets and messages ---------------------------------------------------------------
 
-    def _register_secret(self, *values):
+    def _register_secret(self, *values, **pair):
         with self._lock:
             for value in values:
-                if value and len(value) >= 4:
+                if value and value not in self._secrets:
                     self._secrets.add(value)
+                    self._mask = None
+            if pair and pair['pair'] not in self._pairs:
+                self._pairs.add(pair['pair'])
+                self._mask = None
 
     def scrub(self, text):
-        """Replace every secret the client knows by a mask (defence in depth for server texts)."""
+        """Mask every secret the client knows in ``text`` (defence in depth for server texts).
+
+        In every form a server may echo it (raw, URL-encoded as in a form body, JSON-, XML- and
+        HTML-escaped, base64, and HTTP Basic's base64 of client_id:secret): _secrets.SecretMask.
+        """
         if not text:
             return text
         with self._lock:
-            secrets = sorted(self._secrets, key=len, reverse=True)
-        for secret in secrets:
-            if secret in text:
-                text = text.replace(secret, _MASK)
-        return text
+            if self._mask is None:
+                self._mask = SecretMask(self._secrets, pairs=self._pairs, mask=_MASK)
+            mask = self._mask
+        return mask.text(text)
 
     def _error(self, cls, message, **kwargs):
         for key in ('libelle', 'cause'):
@@ -481,7 +492,7 @@ class ChorusClient(object):
             return entry.value
 
     def _fetch_token(self, app, oauth_url, trace):
-        self._register_secret(app.client_secret)
+        self._register_secret(app.client_secret, pair=(app.client_id, app.client_secret))
         path = _path_of(oauth_url)
         data = {
             'grant_type': 'client_credentials',
@@ -695,7 +706,7 @@ def token_lifetime(expires_in):
             expires_in = float(expires_in.strip())
         except ValueError:
             return DEFAULT_TOKEN_LIFETIME
-    if not isinstance(expires_in, (int, float)) or expires_in != expires_in or expires_in <= 0:
+    if not isinstance(expires_in, (int, float)) or math.isnan(expires_in) or expires_in <= 0:
         return DEFAULT_TOKEN_LIFETIME
     return float(min(expires_in, 86400))
 

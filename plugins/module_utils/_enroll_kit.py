@@ -226,11 +226,18 @@ def kit_context(entry, public_key, today, valid_days=DEFAULT_VALID_DAYS, kit_id=
     }
 
 
+_COMPILED = {}
+
+
 def render_kit(template_text, context):
-    """The page's HTML from the template text (Jinja2, autoescaped; data in a JSON script element)."""
-    import jinja2
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    return env.from_string(template_text).render(**context)
+    """The page's HTML from the template text (Jinja2, autoescaped; data in a JSON script element).
+    The template is compiled once per text: hundreds of kits share it."""
+    template = _COMPILED.get(template_text)
+    if template is None:
+        import jinja2
+        env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+        template = _COMPILED[template_text] = env.from_string(template_text)
+    return template.render(**context)
 
 
 # -- blocks -------------------------------------------------------------------------------------------
@@ -308,8 +315,8 @@ def open_block(body, private_key, index=None, complete=True, hint=None):
     try:
         key = private_key.decrypt(wrapped, padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()),
                                                         algorithm=hashes.SHA256(), label=None))
-        clear = AESGCM(key).decrypt(iv, ciphertext, aad(fields['kid'], fields['siret'], fields['env'], fields['kind'],
-                                                       fields['kit'], fields['exp']))
+        identity = aad(fields['kid'], fields['siret'], fields['env'], fields['kind'], fields['kit'], fields['exp'])
+        clear = AESGCM(key).decrypt(iv, ciphertext, identity)
     except (ValueError, InvalidTag):
         raise BlockRefused('tampered', 'the encrypted data does not match its authentication tag', index, siret)
     try:

@@ -177,6 +177,7 @@ def siren_valid(value):
 
 def siren_of(siret):
     """Return the SIREN (first nine digits) of a valid SIRET; raise InvalidIdentifier otherwise."""
+    siret = normalise_siret(siret)
     check_siret(siret)
     return siret[:9]
 

@@ -85,7 +85,7 @@ def fr_datetime(iso):
 
 
 def fr_date(iso):
-    return _statuses._fr_date(iso)  # one French date rule (DD/MM/YYYY)
+    return _statuses._fr_date(iso)
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,9 +120,9 @@ def _item(row, with_host):
 
 def integrator_signature(report):
     """Every structure that concerns someone (per server), and the hosts that failed before the check."""
-    items = sorted(set(_item(row, True) for row in report['structures'] if concerns(row)))
-    items.extend('failed_before|%s' % host for host in report['scope'].get('failed_before') or [])
-    return items
+    items = set(_item(row, True) for row in report['structures'] if concerns(row))
+    items.update('failed_before|%s' % host for host in report['scope'].get('failed_before') or [])
+    return sorted(items)
 
 
 def contact_signature(rows):
@@ -136,6 +136,14 @@ def address_of(contact):
         return None  # several addresses: the integrator is told to fix the register
     dummy, address = email.utils.parseaddr(contact.strip())
     return address.lower() if address and _ADDRESS_RE.match(address) else None
+
+
+def carried(before, now, checked, partial):
+    """A partial run (--limit) says nothing of what it did not check: keep those items of the last mail."""
+    if not partial or not before:
+        return now
+    kept = [i for i in before if i.split('|')[0] not in checked and not i.startswith('failed_before|')]
+    return sorted(set(now) | set(kept))
 
 
 def _diff(before, after):
@@ -209,14 +217,18 @@ def plan(report, state, every_run=False, contacts=False, redirect_to=None, max_c
     whose sends are remembered apart, so that leaving it sends the real mails. ``max_contact_mails``:
     the mails beyond it wait for the next run, worst first.
     """
-    signature = integrator_signature(report)
+    partial = bool(report['scope'].get('partial'))
+    hosts = set(report['scope'].get('hosts') or ()) | set(row.get('host') or '' for row in report['structures'])
+    sirets = set(row.get('siret') or '' for row in report['structures'])
     last = state.get('integrator') or {}
+    signature = carried(last.get('signature'), integrator_signature(report), hosts, partial)
     news, gone = _diff(last.get('signature'), signature)
+    hooked = (state.get('webhook') or {}).get('signature')
+    hook_signature = carried(hooked, integrator_signature(report), hosts, partial)
     out = {
         'integrator': {'signature': signature, 'send': bool(every_run or last.get('signature') != signature),
                        'new': news, 'gone': gone, 'first': not last},
-        'webhook': {'signature': signature,
-                    'send': bool(every_run or (state.get('webhook') or {}).get('signature') != signature)},
+        'webhook': {'signature': hook_signature, 'send': bool(every_run or hooked != hook_signature)},
         'contacts': [], 'deferred': [], 'unreachable': [],
     }
     if not contacts:
@@ -234,8 +246,8 @@ def plan(report, state, every_run=False, contacts=False, redirect_to=None, max_c
     # the report does not say the structures are fine.
     due = []
     for address, mine in by_address.items():
-        sig = contact_signature(mine['rows'])
         before = (memory.get(address) or {}).get('signature') or []
+        sig = carried(before, contact_signature(mine['rows']), sirets, partial)
         if sig == before:
             continue
         news, gone = _diff(before, sig)
@@ -298,7 +310,7 @@ def _item_text(item, report_rows):
     if host:
         text += ' sur %s' % host
     text += ' : %s' % _statuses.LABELS.get(status, status)
-    if bucket != '-' and status not in ('password_expired',):
+    if bucket != '-' and status not in ('password_expired', 'password_expiring'):
         text += ', %s' % _BUCKET_LABELS.get(bucket, bucket)
     return text
 
@@ -327,9 +339,11 @@ def integrator_text(report, the_plan, sent_contacts, redirect_to=None, report_pa
     if isinstance(actions, list) and actions:
         lines += ['', 'Actions à mener :']
         for action in actions:
-            who = {'gestionnaire': 'gestionnaire', 'integrator': 'intégrateur'}.get(action.get('action_by'), 'personne')
-            lines.append('- %s : %s (%s), %d structure(s)' % (
-                who, action.get('kind'), action.get('subject'), int(action.get('count') or 0)))
+            who = _statuses.ACTOR_LABELS.get(action.get('action_by'), action.get('action_by'))
+            what = _statuses.CAUSE_LABELS.get(action.get('kind'), action.get('kind') or '')
+            count = int(action.get('count') or 0)
+            lines.append('- %s : %s (%d structure%s)' % (who, what.replace('{subject}', str(action.get('subject'))),
+                                                         count, 's' if count > 1 else ''))
     integ = the_plan['integrator']
     if integ['first']:
         lines += ['', 'Premier message de ce dossier de rapports : toutes les situations ci-dessous sont nouvelles.']
@@ -363,7 +377,9 @@ def contact_subject(entry, redirect_to=None):
     todo = [r for r in _problem_rows(entry['rows']) if _report.is_problem(r['status']) and r['status'] != 'password_expiring']
     buckets = [expiry_bucket(r) for r in _problem_rows(entry['rows'])]
     if todo:
-        subject = '%s %d structure(s) demandent une action' % (SUBJECT_PREFIX, len(set(r['siret'] for r in todo)))
+        count = len(set(r['siret'] for r in todo))
+        subject = '%s %d structure%s demande%s une action' % (SUBJECT_PREFIX, count, 's' if count > 1 else '',
+                                                              'nt' if count > 1 else '')
     elif any(buckets):
         order = ['expired', 'j-7', 'j-30', 'j-60']
         soonest = min((b for b in buckets if b), key=order.index)

@@ -49,7 +49,7 @@ WARNING_LABELS = {
     'retried': 'Réponse obtenue après nouvel essai',
     'siret_checksum_unusual': 'Identifiant de qualification hors clé de contrôle',
     'reception_space_disabled': 'Espace « Factures reçues » non activé',
-    'config_drift': 'Configuration du serveur différente de l’inventaire',
+    'config_drift': "Configuration du serveur différente de l'inventaire",
 }
 
 # -- who must act, on what (contracts.md) ---------------------------------------------------------------
@@ -343,9 +343,9 @@ CAUSE_REMEDIATION = {
     ),
     'missing_account': (
         "Action de l'intégrateur : le compte {account} indiqué pour la structure {siret} n'est pas dans "
-        "chorus_accounts. L'enregistrer avec « ansible-playbook chorus.corail.enroll » (ou corriger le compte "
-        "indiqué dans le registre), puis relancer."
-    ),
+        "chorus_accounts. S'il existe, l'enregistrer avec « ansible-playbook chorus.corail.enroll » (ou corriger "
+        "le compte indiqué dans le registre), puis relancer. S'il n'existe pas encore : "
+    ) + REMEDIATION['missing_account'],
 }
 
 
@@ -360,6 +360,8 @@ def remediation(status, cause=None, action_by=None, audience='integrator', **con
     if audience == 'gestionnaire':
         values.update(_GESTIONNAIRE)
     values.update((key, value) for key, value in context.items() if value not in (None, ''))
+    if context.get('password_expires_on'):
+        values['password_expires_on'] = _fr_date(context['password_expires_on'])  # French dates for French readers
     kind = cause.get('kind') if isinstance(cause, dict) else None
     if kind in CAUSE_REMEDIATION and (kind != 'missing_account' or action_by == 'integrator'):
         return CAUSE_REMEDIATION[kind].format_map(values)

@@ -23,7 +23,7 @@ description:
     but the intended entry would change, nothing is written.
   - Writes atomically (temporary file in the same directory, then rename), sets O(mode) (C(0600) by
     default) and can keep a backup. The file is created, with its directory, when missing. A symlink stays a
-    link: the file it points to is edited.
+    link, and the file it points to is edited.
   - Runs that edit the same file at once take turns. The whole read-edit-write happens under an exclusive lock
     (C(fcntl)) on a hidden lock file next to it (C(.<name>.lock)), and the file is read again under the lock.
     Twenty enrolments started together keep twenty entries. A run waits up to 120 seconds for the lock.
@@ -112,7 +112,7 @@ options:
   replace_validated:
     description:
       - Whether a new O(vaulted_password) that is not validated (O(validated) not V(true)) may replace a password
-        the file marks C(validated: true).
+        the file marks as validated.
       - When V(false) (the default) the module fails and writes nothing, so that a mistyped password never replaces
         one Chorus Pro accepted. The enroll and renew playbooks set it from C(chorus_enroll_replace).
     type: bool

@@ -47,7 +47,7 @@ options:
   result_file:
     description:
       - The file M(chorus.corail.credentials_info) wrote with its O(chorus.corail.credentials_info#module:result_file)
-        option, read instead of O(result) and deleted once read. For thousands of structures: the result
+        option, read instead of O(result) and deleted once read. For thousands of structures, since the result
         then goes through no Ansible process (docs/performance.md).
     type: path
   scope:

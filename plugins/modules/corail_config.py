@@ -100,8 +100,11 @@ options:
     suboptions:
       siret:
         description:
-          - SIRET, 14 digits with a valid checksum. Quote it in YAML.
-        type: str
+          - SIRET, 14 digits. Quote it in YAML - an integer is refused unless it has 14 digits (YAML drops
+            leading zeros and reads C(0...) as octal). Spaces and dots are removed.
+          - The checksum is required in production (La Poste's rule for its establishments); in qualification,
+            whose identifiers do not satisfy Luhn, 14 digits are enough.
+        type: raw
         required: true
       name:
         description:
@@ -364,7 +367,7 @@ def argument_spec():
             api_url=dict(type='str'),
         )),
         structures=dict(type='list', elements='dict', default=[], no_log=True, options=dict(
-            siret=dict(type='str', required=True),
+            siret=dict(type='raw', required=True),
             name=dict(type='str'),
             account=dict(type='str'),
             password=dict(type='str', no_log=True),

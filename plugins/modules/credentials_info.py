@@ -25,6 +25,10 @@ description:
     login names when the account is attached to it) and each structure one call
     (C(factures/v1/rechercher/recipiendaire) when the account is attached to it, else
     C(structures/v1/rechercher)), so at most P + 2A + N calls without faults. Groups are checked concurrently.
+  - For an account with structures outside its active list, one more call
+    (C(utilisateurs/v1/monCompte/recuperer/rattachements), every page) tells a structure the account is
+    attached to whose "factures reçues" space is not enabled (V(not_attached) with the warning
+    V(reception_space_disabled), no search needed) from one it is not attached to.
   - A verdict is given only on an answer that is recognisably the API's own (PISTE's OAuth error JSON,
     PISTE's C(WWW-Authenticate) on a 401, Chorus Pro's JSON with a known C(codeRetour) and the expected
     list). Anything else (an HTML page, a proxy's status, truncated JSON, a missing field) is retried like
@@ -98,7 +102,7 @@ options:
     description:
       - Write RV(structures), RV(accounts) and RV(api_calls) to this JSON file (mode C(0600), missing folders
         created C(0700), replaced atomically) and leave RV(structures) and RV(accounts) out of the result,
-        which then holds RV(by_host), RV(counts), RV(api_calls), RV(result_file) and RV(total).
+        which then holds RV(by_host) (shortened entries), RV(counts), RV(api_calls), RV(result_file) and RV(total).
       - For thousands of structures - M(chorus.corail.check_report) reads the file (and deletes it), so the
         result does not go through Ansible's processes several times (docs/performance.md). Like the
         result, the file holds no password, secret or token.
@@ -215,7 +219,8 @@ structures:
         - Other things worth knowing - V(password_expiring), V(password_expired) (date passed but the account
           still works), V(expiry_unknown) (neither the API nor C(password_changed_on) gives a date),
           V(login_shape_unusual), V(retried) (transient errors were retried), V(siret_checksum_unusual)
-          (qualification identifier that fails Luhn).
+          (qualification identifier that fails Luhn), V(reception_space_disabled) (attached, but the
+          "factures reçues" space is not enabled for the account).
       type: list
       elements: str
       sample: [password_expiring]
@@ -268,7 +273,11 @@ structures:
       description: The cause in one French sentence (dates as DD/MM/YYYY), or null when nobody must act.
       type: str
 by_host:
-  description: The same entries as RV(structures), grouped by host.
+  description:
+    - The same entries as RV(structures), grouped by host.
+    - With O(result_file), each entry holds only C(siret), C(name), C(status), C(warnings),
+      C(password_expires_on) (and C(action_by), C(cause) when the entries have them); the full entries are in
+      the file.
   returned: always
   type: dict
   sample: {"corail-pau": [{"siret": "21640445900002", "status": "ok"}]}

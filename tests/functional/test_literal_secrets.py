@@ -13,33 +13,36 @@ from fixtures import running_sandbox
 
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-S1, S2, S3, S4 = '21640000200012', '21640001000015', '21640002800017', '21640003600010'
+S1, S2, S3, S4, S5 = '21640000200012', '21640001000015', '21640002800017', '21640003600010', '21640004400014'
 L1 = 'TECH_1_CLEAR@cpro.fr'      # clear-text password with Jinja delimiters: refused
 L2 = 'TECH_1_UNSAFE@cpro.fr'     # the same shape marked !unsafe: literal
 L3 = 'TECH_1_VAULT@cpro.fr'      # inline !vault: literal
 L4 = 'TECH_1_INDIRECT@cpro.fr'   # "{{ vault_l4 }}" pointing at an !unsafe value: literal
+L5 = 'TECH_1_LOOKUP@cpro.fr'     # one expression (a lookup): its result, literal
 CID = 'cid-literal-q'
 PASSWORDS = {
     L1: 'Ab1{#x#}Zz{{ y }}',
     L2: 'Ab2{#x#}Zz{{ y }}%q"\'s',
     L3: 'Ab3{%x%}{#y#}Zz{{ z }}',
     L4: 'Ab4{{ z }}Zz{#w#}\\n',
+    L5: 'Ab5{%q%}Zz{{ r }}\'é',
 }
 CLIENT_SECRET = 'cs-{#q#}{{ p }}-Lk2pZ9xWq4'
 VAULT_PASSWORD = 'vault-literal-Ui4oP7'
 # What templating would have left of L1's password: must not appear anywhere either.
 MANGLED = ['Ab1Zz', 'Ab2Zz', 'Ab3Zz', 'Ab4Zz', 'cs--Lk2pZ9xWq4']
+LOOKUP_ENV = 'CHORUS_TEST_L5_PASSWORD'
 
 
 def world():
     return {
         'apps': [{'client_id': CID, 'client_secret': CLIENT_SECRET, 'environment': 'qualification'}],
         'structures': [{'siret': s, 'id_structure_cpp': 700 + i, 'designation': 'Commune %d' % i}
-                       for i, s in enumerate((S1, S2, S3, S4))],
+                       for i, s in enumerate((S1, S2, S3, S4, S5))],
         'accounts': [{'login': login, 'password': PASSWORDS[login], 'environment': 'qualification',
                       'password_expires_on': '2099-01-01', 'structures': [siret]}
-                     for login, siret in ((L1, S1), (L2, S2), (L3, S3), (L4, S4))],
-        'raccordements': [{'client_id': CID, 'siret': s} for s in (S1, S2, S3, S4)],
+                     for login, siret in ((L1, S1), (L2, S2), (L3, S3), (L4, S4), (L5, S5))],
+        'raccordements': [{'client_id': CID, 'siret': s} for s in (S1, S2, S3, S4, S5)],
     }
 
 
@@ -77,6 +80,8 @@ def inventory(tmp_path, sandbox):
         + '  %s:\n    password: !unsafe %s\n    environment: qualification\n' % (L2, single(PASSWORDS[L2]))
         + '  %s:\n    password: !vault |\n%s    environment: qualification\n' % (L3, vaulted(PASSWORDS[L3], '      '))
         + '  %s:\n    password: "{{ vault_l4 }}"\n    environment: qualification\n' % L4
+        + '  %s:\n    password: "{{ lookup(\'ansible.builtin.env\', \'%s\') }}"\n    environment: qualification\n'
+        % (L5, LOOKUP_ENV)
         + 'vault_l4: !unsafe %s\n' % single(PASSWORDS[L4]))
     host = ('    %s:\n      ansible_connection: local\n      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
             '      corail_config_path: ' + str(servers) + '/%s.ini\n      corail_structures:\n')
@@ -87,14 +92,16 @@ def inventory(tmp_path, sandbox):
         + '        - {siret: "%s", name: CCAS de Lescar, account: "%s"}\n' % (S2, L2)
         + host % ('corail-2', 'corail-2')
         + '        - {siret: "%s", name: Commune de Lons, account: "%s"}\n' % (S3, L3)
-        + '        - {siret: "%s", name: Commune de Gan, account: "%s"}\n' % (S4, L4))
+        + '        - {siret: "%s", name: Commune de Gan, account: "%s"}\n' % (S4, L4)
+        + '        - {siret: "%s", name: Commune de Nay, account: "%s"}\n' % (S5, L5))
     vault_file = tmp_path / 'vault_pass'
     vault_file.write_text(VAULT_PASSWORD + '\n')
     return {'dir': inv, 'servers': servers, 'tmp': tmp_path, 'vault_file': vault_file, 'log': tmp_path / 'ansible.log'}
 
 
-def run(inv, args):
-    env = ansible_env(ANSIBLE_LOG_PATH=str(inv['log']), ANSIBLE_VAULT_PASSWORD_FILE=str(inv['vault_file']))
+def run(inv, args, **extra_env):
+    env = ansible_env(ANSIBLE_LOG_PATH=str(inv['log']), ANSIBLE_VAULT_PASSWORD_FILE=str(inv['vault_file']),
+                      **dict({LOOKUP_ENV: PASSWORDS[L5]}, **extra_env))
     return run_ansible(['-i', str(inv['dir'])] + args + ['-vvvv'], cwd=str(inv['tmp']), env=env)
 
 
@@ -135,18 +142,29 @@ def test_rollout_deploys_literal_secrets_and_refuses_the_templated_one(inventory
     assert S1 not in first and S2 in first
     # The others are deployed byte for byte (the check then proves it: the sandbox accepts them).
     assert config_secrets(inventory['servers'] / 'corail-1.ini') == [CLIENT_SECRET, PASSWORDS[L2]]
-    assert config_secrets(inventory['servers'] / 'corail-2.ini') == [CLIENT_SECRET, PASSWORDS[L3], PASSWORDS[L4]]
+    assert config_secrets(inventory['servers'] / 'corail-2.ini') == [CLIENT_SECRET, PASSWORDS[L3], PASSWORDS[L4],
+                                                                     PASSWORDS[L5]]
     assert report is not None, out[-5000:]
     statuses = dict((s['siret'], s) for s in report['structures'])
     assert statuses[S1]['status'] == 'invalid_input' and L1 in statuses[S1]['detail']
     assert 'Jinja delimiters' in statuses[S1]['detail']
-    assert [statuses[s]['status'] for s in (S2, S3, S4)] == ['ok', 'ok', 'ok']
+    assert [statuses[s]['status'] for s in (S2, S3, S4, S5)] == ['ok', 'ok', 'ok', 'ok']
     assert_nothing_leaked(inventory, proc.stdout, proc.stderr)
 
 
-def test_check_sends_literal_secrets(inventory, sandbox):
-    proc = run(inventory, ['chorus.corail.check'])
-    report = json.loads((inventory['tmp'] / 'reports' / 'latest' / 'report.json').read_text())
+def test_check_sends_literal_secrets_and_no_output_holds_them(inventory, sandbox):
+    # Core's result-dumping callbacks (minimal on stdout, tree and junit to files; json lives in
+    # ansible.posix), and a fact cache on disk: literal_secrets sets facts, never cached.
+    tmp = inventory['tmp']
+    proc = run(inventory, ['chorus.corail.check'], ANSIBLE_STDOUT_CALLBACK='ansible.builtin.minimal',
+               ANSIBLE_CALLBACKS_ENABLED='ansible.builtin.tree,ansible.builtin.junit',
+               ANSIBLE_CALLBACK_TREE_DIR=str(tmp / 'tree'), JUNIT_OUTPUT_DIR=str(tmp / 'junit'),
+               ANSIBLE_LOAD_CALLBACK_PLUGINS='true', ANSIBLE_CACHE_PLUGIN='ansible.builtin.jsonfile',
+               ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp / 'facts'), ANSIBLE_GATHERING='explicit')
+    assert (tmp / 'reports' / 'latest' / 'report.json').exists(), proc.stdout[-6000:] + proc.stderr[-3000:]
+    report = json.loads((tmp / 'reports' / 'latest' / 'report.json').read_text())
     statuses = dict((s['siret'], s['status']) for s in report['structures'])
-    assert statuses == {S1: 'invalid_input', S2: 'ok', S3: 'ok', S4: 'ok'}, proc.stdout[-4000:]
+    assert statuses == {S1: 'invalid_input', S2: 'ok', S3: 'ok', S4: 'ok', S5: 'ok'}, proc.stdout[-4000:]
+    assert '| SUCCESS =>' in proc.stdout or '| CHANGED =>' in proc.stdout  # minimal dumped the results
+    assert os.listdir(str(tmp / 'tree')) and os.listdir(str(tmp / 'junit'))
     assert_nothing_leaked(inventory, proc.stdout, proc.stderr)

@@ -46,9 +46,13 @@ FAULT_DEFAULTS = {
     'hang_rate': 0.0,
     'hang_ms': 0.0,
     'token_ttl_s': 3600.0,
+    'token_expires_in_s': 0.0,    # expires_in announced to clients; 0 = the real lifetime (token_ttl_s)
     'seed': 0,
     'empty_search_code': 0,       # codeRetour of an empty structures/v1/rechercher (0 or 20000)
+    'expiry_format': 'date-time',  # dateExpirationMotPasseCompteTech: 'date-time' (Swagger) or 'date'
+    'forbidden_body': 'empty',    # body of a 403 for a missing raccordement: 'empty' or 'echo' (of the request)
 }
+CHOICE_KNOBS = {'expiry_format': ('date-time', 'date'), 'forbidden_body': ('empty', 'echo')}
 ERROR_STATUSES = (500, 502, 503, 504)
 
 # codeRetour / libelle pairs. Only NO_RESULT is confirmed (Pastell); the others are assumed.
@@ -261,6 +265,8 @@ class Sandbox:
         self.calls = collections.defaultdict(lambda: collections.defaultdict(int))
         self.responses = collections.defaultdict(int)
         self.total = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.occurrences = collections.defaultdict(int)
         self.windows = collections.defaultdict(collections.deque)
         if faults:
@@ -288,6 +294,11 @@ class Sandbox:
                     raise ValueError('faults: empty_search_code must be 0 or 20000')
                 new[name] = value
                 continue
+            if name in CHOICE_KNOBS:
+                if value not in CHOICE_KNOBS[name]:
+                    raise ValueError('faults: %s must be one of %s' % (name, ', '.join(CHOICE_KNOBS[name])))
+                new[name] = value
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ValueError('faults: %s must be a number >= 0' % name)
             if name in ('error_rate', 'hang_rate') and value > 1:
@@ -311,15 +322,26 @@ class Sandbox:
             self.calls.clear()
             self.responses.clear()
             self.total = 0
+            self.max_in_flight = 0
             self.occurrences.clear()
             self.windows.clear()
             if tokens:
                 self.tokens.clear()
 
+    def enter(self):
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self):
+        with self.lock:
+            self.in_flight -= 1
+
     def stats(self):
         with self.lock:
             return {'calls': {path: dict(by_client) for path, by_client in self.calls.items()},
                     'total': self.total,
+                    'max_in_flight': self.max_in_flight,
                     'responses': {str(code): n for code, n in sorted(self.responses.items())}}
 
     # -- per request -----------------------------------------------------------------------
@@ -497,10 +519,18 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, _json_bytes(payload), 'application/json;charset=utf-8', headers)
 
     def do_GET(self):  # noqa: N802 (http.server naming)
-        self._dispatch()
+        self._counted_dispatch()
 
     def do_POST(self):  # noqa: N802
-        self._dispatch()
+        self._counted_dispatch()
+
+    def _counted_dispatch(self):
+        """Dispatch, keeping the most requests ever handled at once (stats()['max_in_flight'])."""
+        self.server.sandbox.enter()
+        try:
+            self._dispatch()
+        finally:
+            self.server.sandbox.leave()
 
     def do_PUT(self):  # noqa: N802
         self._dispatch()
@@ -677,8 +707,9 @@ class Handler(BaseHTTPRequestHandler):
             self._oauth_error(400, 'unsupported_grant_type', 'only client_credentials is supported')
             return
         token, ttl = box.issue_token(app['client_id'])
+        announced = box.faults['token_expires_in_s'] or ttl  # a lie, to test a token revoked early
         self._json(200, {'access_token': token, 'token_type': 'Bearer',
-                         'expires_in': max(1, int(math.ceil(ttl))),
+                         'expires_in': max(1, int(math.ceil(announced))),
                          'scope': form.get('scope') or 'openid'},
                    {'Cache-Control': 'no-store', 'Pragma': 'no-cache'})
 
@@ -724,13 +755,15 @@ class Handler(BaseHTTPRequestHandler):
         if account is None:
             self._send(401, b'', None, {'WWW-Authenticate': ACCOUNT_401})
             return
-        if not any((app['client_id'], s) in world.raccordements for s in account['sirets']):
-            # No raccordement at all between this application and the account's structures.
-            self._send(403)
-            return
         try:
             payload = json.loads(body.decode('utf-8')) if body.strip() else None
         except (UnicodeDecodeError, ValueError):
+            payload = ValueError
+        if not any((app['client_id'], s) in world.raccordements for s in account['sirets']):
+            # No raccordement at all between this application and the account's structures.
+            self._forbidden(payload)
+            return
+        if payload is ValueError:
             self._json(400, {'codeRetour': 400, 'libelle': 'Le corps de la requête doit être du JSON'})
             return
         if not isinstance(payload, dict):
@@ -741,13 +774,22 @@ class Handler(BaseHTTPRequestHandler):
                 target = scoped(payload, world)
                 if (target is not None and target['siret'] in account['sirets']
                         and (app['client_id'], target['siret']) not in world.raccordements):
-                    self._send(403)
+                    self._forbidden(payload)
                     return
             status, answer = handler(self, payload, account, app)
         except BadRequest as exc:
             self._json(400, {'codeRetour': 400, 'libelle': str(exc)})
             return
         self._json(status, answer)
+
+    def _forbidden(self, payload):
+        """403 for a missing raccordement: empty, or the request echoed back re-serialised with defaults."""
+        if self.server.sandbox.faults['forbidden_body'] == 'echo' and isinstance(payload, dict):
+            echo = dict(payload)
+            echo.setdefault('idUtilisateurCourant', 0)
+            self._json(403, echo)
+        else:
+            self._send(403)
 
     def _account(self, app):
         """The world account named by cpro-account, or None when unknown, wrong or expired."""
@@ -823,7 +865,9 @@ def _actives(space):
                 items.append({'idStructureCPP': st['id'], 'identifiant': st['siret'],
                               'designationStructure': st['designation']})
         code, libelle = OK_TRA
-        return 200, {'codeRetour': code, 'libelle': libelle, 'listeStructures': items}
+        # Pagination fields at the root (API brief section 8: one PHP client models them there).
+        return 200, {'codeRetour': code, 'libelle': libelle, 'listeStructures': items, 'pageCourante': 1, 'pages': 1,
+                     'nbResultatsParPage': len(items), 'total': len(items)}
     return op
 
 
@@ -839,7 +883,9 @@ def op_rechercher(handler, payload, account, _app):
     if not isinstance(criteria, dict):
         raise BadRequest('structure: objet attendu')
     restrict = payload.get('restreindreStructuresPrivees')
-    ident = str(criteria.get('identifiantStructure') or '').strip()
+    ident = criteria.get('identifiantStructure')
+    # Some clients send the identifier as a JSON number: leading zeros are lost, put them back.
+    ident = '%014d' % ident if isinstance(ident, int) and not isinstance(ident, bool) else str(ident or '').strip()
     id_type = str(criteria.get('typeIdentifiantStructure') or '').strip()
     name = str(criteria.get('raisonSocialeStructure') or criteria.get('libelleStructure') or '').strip().lower()
     kind = str(criteria.get('typeStructure') or '').strip()
@@ -860,7 +906,7 @@ def op_rechercher(handler, payload, account, _app):
         'IdStructure': lambda s: s['id'], 'IdentifiantStructure': lambda s: s['siret'],
         'DesignationStructure': lambda s: s['designation']})
     page, meta = paginate(found, payload.get('parametres'))
-    code, libelle = OK_GCU
+    code, libelle = OK_TRA  # TRA_MSG_00.000 on structures/v1/rechercher (API brief section 8)
     if not found and box.faults['empty_search_code']:
         code, libelle = NO_RESULT
     return 200, {'codeRetour': code, 'libelle': libelle, 'listeStructures': [_structure_row(s) for s in page],
@@ -885,8 +931,10 @@ def op_consulter(handler, payload, account, _app):
         'idStructureOrigine': None, 'numeroRcsStructure': None, 'listeStructureDupliquees': [],
     }
     if st['siret'] in account['sirets']:
-        # Assumed: only filled for a structure the calling technical account manages; YYYY-MM-DD.
-        info['dateExpirationMotPasseCompteTech'] = account['expires_on'].isoformat()
+        # Assumed: only filled for a structure the calling technical account manages. A date-time in the
+        # Swagger (API brief section 8): midnight in Paris with its offset, which read as UTC is the day before.
+        info['dateExpirationMotPasseCompteTech'] = _expiry_value(account['expires_on'],
+                                                                 handler.server.sandbox.faults['expiry_format'])
     code, libelle = OK_GCU
     return 200, {
         'codeRetour': code, 'libelle': libelle,
@@ -903,6 +951,50 @@ def op_consulter(handler, payload, account, _app):
     }
 
 
+def _paris_offset(day):
+    """'+01:00' or '+02:00': Europe/Paris at midnight of ``day`` (EU rule: last Sundays of March and October)."""
+    def last_sunday(month):
+        last = datetime.date(day.year, month, 31)
+        return last - datetime.timedelta(days=(last.weekday() + 1) % 7)
+    return '+02:00' if last_sunday(3) < day <= last_sunday(10) else '+01:00'
+
+
+def _expiry_value(day, form):
+    if form == 'date':
+        return day.isoformat()
+    return '%sT00:00:00.000%s' % (day.isoformat(), _paris_offset(day))
+
+
+DEVISES = [{'codeDevise': 'EUR', 'libelleDevise': 'Euro'}, {'codeDevise': 'USD', 'libelleDevise': 'Dollar US'},
+           {'codeDevise': 'CHF', 'libelleDevise': 'Franc suisse'}]
+IDENTIFIER_TYPES = ['SIRET', 'UE_HORS_FRANCE', 'HORS_UE', 'RIDET', 'TAHITI', 'AUTRE', 'PARTICULIER']
+
+
+def op_devises(_handler, payload, _account, _app):
+    lang = str(payload.get('codeLangue') or 'FR')
+    if lang.lower() not in ('fr', 'en'):
+        raise BadRequest('codeLangue doit valoir FR ou EN')
+    code, libelle = OK_TRA
+    return 200, {'codeRetour': code, 'libelle': libelle, 'listeDevises': DEVISES}
+
+
+def op_identifier_types(_handler, _payload, _account, _app):
+    code, libelle = OK_TRA
+    return 200, {'codeRetour': code, 'libelle': libelle,
+                 'listeTypeIdentifiant': [{'typeIdentifiantStructure': t} for t in IDENTIFIER_TYPES]}
+
+
+def op_destinataire(handler, payload, _account, _app):
+    world = handler.server.sandbox.world
+    ident = payload.get('identifiant')
+    ident = '%014d' % ident if isinstance(ident, int) and not isinstance(ident, bool) else str(ident or '').strip()
+    found = [st for st in world.structures if st['siret'] == ident and st['type'] == 'PUBLIQUE' and st['active']]
+    code, libelle = OK_TRA if found else NO_RESULT
+    return 200, {'codeRetour': code, 'libelle': libelle, 'listeDestinataires': [
+        {'idDestinataire': st['id'], 'identifiant': st['siret'], 'nomDestinataire': st['designation'],
+         'adresseCodePostal': '64000', 'adresseVille': 'Pau'} for st in found]}
+
+
 def op_services(handler, payload, account, _app):
     world = handler.server.sandbox.world
     st, ident = _structure_by_id(payload, world, 'idStructure')
@@ -914,7 +1006,7 @@ def op_services(handler, payload, account, _app):
     services = sort_items(st['services'], params, {
         'CodeService': lambda s: s['code'], 'LibelleService': lambda s: s['libelle'], 'IdService': lambda s: s['id']})
     page, meta = paginate(services, params)
-    code, libelle = OK_GCU
+    code, libelle = OK_TRA  # TRA_MSG_00.000 on rechercher/services (API brief section 8)
     return 200, {'codeRetour': code, 'libelle': libelle, 'parametresRetour': meta, 'listeServices': [
         {'idService': s['id'], 'codeService': s['code'], 'libelleService': s['libelle'], 'estActif': s['active'],
          'statutService': 'ACTIF' if s['active'] else 'INACTIF'} for s in page]}
@@ -994,6 +1086,9 @@ def op_recipiendaire(handler, payload, account, app):
 ROUTES = {
     '/cpro/transverses/v1/health-check': ('GET', op_health, None),
     '/cpro/transverses/v1/recuperer/tauxtva': ('POST', op_tauxtva, None),
+    '/cpro/transverses/v1/recuperer/devises': ('POST', op_devises, None),
+    '/cpro/transverses/v1/recuperer/typeidentifiant/structure': ('POST', op_identifier_types, None),
+    '/cpro/transverses/v1/rechercher/destinataire': ('POST', op_destinataire, None),
     '/cpro/transverses/v1/recuperer/structures/actives/destinataire': ('POST', _actives('destinataire'), None),
     '/cpro/transverses/v1/recuperer/structures/actives/fournisseur': ('POST', _actives('fournisseur'), None),
     '/cpro/structures/v1/rechercher': ('POST', op_rechercher, None),

@@ -293,6 +293,40 @@ def make_world(n, hosts=None, seed=0, shares=None, url=None, today=None):
             'counts': dict(collections.Counter(expected.values()))}
 
 
+def with_qualification_ids(result, share=0.3, seed=0):
+    """The same world with ``share`` of its qualification structures renumbered with identifiers that fail
+    Luhn, as real qualification identifiers do (API brief section 8); production ones keep Luhn.
+
+    Renumbering replaces each chosen SIRET everywhere (world, inventory, logins that embed it, expected),
+    so every status stays what it was. Returns a new result; ``result['qualification_ids']`` lists them.
+    """
+    rng = random.Random(seed)
+    apps = result['inventory']['group_vars']['chorus_piste_apps']
+    qualification = []
+    for hostvars in result['inventory']['host_vars'].values():
+        for structure in hostvars['corail_structures']:
+            app = structure.get('piste_app') or hostvars.get('chorus_piste_app')
+            if apps.get(app, {}).get('environment') == 'qualification' and structure['siret'] not in qualification:
+                qualification.append(structure['siret'])
+    taken = set(result['expected'])
+    for item in result['world']['structures']:
+        taken.add(item['siret'])
+    renamed = {}
+    for siret in rng.sample(qualification, int(round(share * len(qualification)))):
+        while True:
+            other = siret[:13] + str((int(siret[13]) + rng.randint(1, 9)) % 10)
+            if not luhn_ok(other) and other not in taken:
+                break
+        taken.add(other)
+        renamed[siret] = other
+    text = json.dumps({k: result[k] for k in ('world', 'inventory', 'expected')})
+    for old, new in renamed.items():
+        text = text.replace(old, new)  # 14-digit SIRETs: unique, never part of another value
+    out = dict(result, **json.loads(text))
+    out['qualification_ids'] = sorted(renamed.values())
+    return out
+
+
 # The C emitter when PyYAML has libyaml (same output, several times faster).
 _YAML_DUMPER = getattr(yaml, 'CSafeDumper', yaml.SafeDumper)
 
@@ -349,12 +383,16 @@ def main(argv=None):
     parser.add_argument('--url', default=None, help='sandbox base URL for chorus_oauth_url / chorus_api_url')
     parser.add_argument('--today', default=None, help='YYYY-MM-DD written into the world (default: real today)')
     parser.add_argument('--out', required=True)
+    parser.add_argument('--qualification-ids', type=float, default=0.0, metavar='SHARE',
+                        help='share of qualification structures renumbered with identifiers that fail Luhn')
     for kind in SHARE_KINDS:
         parser.add_argument('--share-' + kind.replace('_', '-'), dest=kind, type=float, default=DEFAULT_SHARES[kind])
     args = parser.parse_args(argv)
     try:
         result = make_world(args.structures, hosts=args.hosts, seed=args.seed, url=args.url, today=args.today,
                             shares={k: getattr(args, k) for k in SHARE_KINDS})
+        if args.qualification_ids:
+            result = with_qualification_ids(result, args.qualification_ids, seed=args.seed)
     except ValueError as exc:
         sys.stderr.write('make_world: %s\n' % exc)
         return 2

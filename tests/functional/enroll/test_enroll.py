@@ -221,10 +221,10 @@ def test_failed_offline_checks_store_nothing_and_call_nothing(inventory, sandbox
     sandbox.reset()
     before = inventory['accounts'].read_text()
     proc = run_playbook(inventory, 'enroll', {'chorus_enroll_login': LOGIN_A, 'chorus_enroll_environment': 'qualification',
-                                              'chorus_enroll_sirets': '21640000200013'}, secret=PASSWORD_A)
+                                              'chorus_enroll_sirets': '2164000020001'}, secret=PASSWORD_A)
     assert proc.returncode != 0
     assert 'Nothing was stored' in proc.stdout
-    assert '21640000200013' in proc.stdout and 'siret' in proc.stdout.lower()
+    assert '2164000020001' in proc.stdout and 'siret' in proc.stdout.lower()
     assert_no_secret(proc, PASSWORD_A)
     assert inventory['accounts'].read_text() == before
     assert sandbox.stats()['total'] == 0

@@ -74,8 +74,9 @@ def setup(tmp_path_factory):
             % (CLIENT_ID, CLIENT_SECRET, sandbox.oauth_url, sandbox.api_url, tmp / 'reports', keys / 'integrator.pub.pem'))
         (inv / 'hosts.yml').write_text(
             '---\nall:\n  hosts:\n    corail-1:\n      ansible_connection: local\n'
-            '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n      corail_structures:\n'
-            '        - {siret: "%s", name: Commune de Lescar}\n'
+            '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+            '      corail_config_path: %s\n      corail_structures:\n' % (tmp / 'corail-1.ini')
+            + '        - {siret: "%s", name: Commune de Lescar}\n'
             '        - {siret: "%s", name: CCAS de Lescar, account: "%s"}\n' % (S1, S2, LOGIN_OLD))
         accounts = inv / 'group_vars' / 'all' / 'chorus_accounts.yml'
         accounts.write_text('---\nchorus_accounts:\n  %s:\n    password: !vault |\n%s    password_changed_on: "%s"\n'
@@ -103,10 +104,11 @@ def enroll(setup, src, stdin=None, key='integrator.pem', vault_cli=False):
     """chorus.corail.enroll from blocks; ``stdin`` is piped to ansible-playbook (conftest's runner has none)."""
     exe = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
     extra = ['--vault-password-file', str(setup['vault_file'])] if vault_cli else []
-    proc = subprocess.run([exe, '-i', str(setup['inv']), 'chorus.corail.enroll', '-vvvv'] + extra + [
-                           '-e', 'chorus_vault_password_file=%s' % setup['vault_file'],
-                           '-e', 'chorus_enroll_private_key=%s' % (setup['keys'] / key),
-                           '-e', 'chorus_enroll_blocks_file=%s' % src], cwd=str(setup['tmp']), env=ansible_env(),
+    args = [exe, '-i', str(setup['inv']), 'chorus.corail.enroll', '-vvvv'] + extra + [
+        '-e', 'chorus_vault_password_file=%s' % setup['vault_file'],
+        '-e', 'chorus_enroll_private_key=%s' % (setup['keys'] / key),
+        '-e', 'chorus_enroll_blocks_file=%s' % src]
+    proc = subprocess.run(args, cwd=str(setup['tmp']), env=ansible_env(),
                           input=stdin if stdin is not None else '', stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, timeout=600, check=False)
     key_lines = (setup['keys'] / 'integrator.pem').read_text().splitlines()[1:-1]
@@ -175,7 +177,7 @@ def test_kit_without_a_public_key_is_not_written(setup, tmp_path):
 
 
 def test_password_pasted_in_chromium_is_enrolled_and_the_next_check_finds_it(setup, first_check):
-    _, folder, _ = first_check
+    folder = first_check[1]
     page = os.path.join(folder, 'kits', '%s.html' % S1)
     with Browser(setup['tmp']) as browser:
         # The page refuses what is not a technical login before encrypting anything.
@@ -233,6 +235,15 @@ def test_password_pasted_in_chromium_is_enrolled_and_the_next_check_finds_it(set
     assert not os.path.exists(os.path.join(folder, 'kits'))
     assert_no_secret(proc, PASSWORD_NEW, PASSWORD_OLD)
 
+    # The deployment writes the account the check found for S1 (register still unedited).
+    proc = run_ansible(['-i', str(setup['inv']), 'chorus.corail.rollout', '--vault-password-file', str(setup['vault_file'])],
+                       cwd=str(setup['tmp']))
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
+    assert_no_secret(proc, PASSWORD_NEW, PASSWORD_OLD)
+    config = (setup['tmp'] / 'corail-1.ini').read_text()
+    assert 'structure(s) of corail-1 left out' not in proc.stdout, proc.stdout[-4000:]
+    assert 'login = %s' % LOGIN_NEW in config and 'login = %s' % LOGIN_OLD in config
+
 
 def ansible_view(setup):
     """chorus_accounts as Ansible itself loads it with the integrator's vault password."""
@@ -248,7 +259,7 @@ def ansible_view(setup):
 
 
 def test_expired_foreign_and_cut_blocks_are_refused_each_saying_why(setup, first_check):
-    _, folder, rows = first_check
+    rows = first_check[2]
     today = datetime.date.today()
     integrator = ek.load_public_key((setup['keys'] / 'integrator.pub.pem').read_bytes())
     other = ek.load_public_key((setup['keys'] / 'other.pub.pem').read_bytes())
@@ -286,7 +297,7 @@ def test_expired_foreign_and_cut_blocks_are_refused_each_saying_why(setup, first
 
 
 def test_page_without_javascript_says_what_to_do(setup, first_check):
-    _, folder, _ = first_check
+    folder = first_check[1]
     with Browser(setup['tmp'], javascript=False) as browser:
         browser.open('file://' + os.path.join(folder, 'kits', '%s.html' % S1))
         text = browser.evaluate('document.body.innerText')

@@ -147,7 +147,7 @@ def test_a_contact_gets_only_their_own_structures_in_french(env):
     dummy, mails, dummy2 = env.first
     mail = next(m for m in mails if m['rcpt'] == ['b@mairie-b.fr'])['message']
     assert mail['To'] == 'b@mairie-b.fr'
-    assert mail['Subject'] == '[Chorus Pro] 1 structure(s) demandent une action'
+    assert mail['Subject'] == '[Chorus Pro] 1 structure demande une action'
     text = body(mail)
     assert SB in text and 'Compte technique refusé' in text
     for other in (SA, SC, SD):
@@ -204,7 +204,7 @@ def test_the_state_file_is_private_and_holds_no_secret(env):
     raw = json.dumps(state)
     for secret in (SMTP_PASSWORD, 'SIG-not-shown', APP['client_secret']) + tuple(PASSWORDS.values()):
         assert secret not in raw
-    assert not [n for n in os.listdir(env.reports) if n.startswith('.')]  # no temporary file left
+    assert not [n for n in os.listdir(env.reports) if n.startswith('.notify-state')]  # no temporary file left
 
 
 def test_no_secret_in_any_output_even_at_vvvv(env):

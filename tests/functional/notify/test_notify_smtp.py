@@ -5,6 +5,7 @@ import datetime
 import json
 import os
 import smtplib
+import sys
 
 import pytest
 
@@ -13,6 +14,7 @@ from notify_helpers import make_certificates, smtp_server, webhook_receiver
 
 from ansible_collections.chorus.corail.plugins.module_utils import _notify as nt
 from ansible_collections.chorus.corail.plugins.module_utils import _report as rp
+from ansible_collections.chorus.corail.plugins.plugin_utils import _report_html
 
 USER, PASSWORD = 'bot', 'Smtp-Pw-not-shown-7'
 T0 = datetime.datetime(2026, 12, 2, 1, 0, 0, tzinfo=datetime.timezone.utc)
@@ -29,7 +31,7 @@ def report_folder(tmp_path):
                {'host': 'srv1', 'siret': '21640001000015', 'name': 'Commune de Lons', 'status': 'ok',
                 'contact': 'compta@lons.example', 'warnings': [], 'days_left': 200, 'password_expires_on': '2027-06-20'}]
     dummy, dummy2, paths = rp.write_report(str(tmp_path / 'reports'), {'structures': entries}, {'hosts': ['srv1']},
-                                           generated_at=T0)
+                                           generated_at=T0, render=_report_html.Renderer())
     return paths['folder']
 
 
@@ -129,3 +131,51 @@ def test_module_fails_loudly_when_the_server_is_down_and_keeps_the_state(tmp_pat
 
 def test_smtplib_is_not_left_in_debug_mode():
     assert smtplib.SMTP.debuglevel == 0
+
+
+def test_the_rollout_playbook_notifies_through_the_check(tmp_path):
+    siret, login = '21640000200012', 'TECH_021640000200012@cpp2017.fr'
+    with webhook_receiver() as hook:
+        inventory = {'all': {'vars': {
+            'chorus_piste_apps': {'CORAIL_PAU': {'client_id': 'cid', 'client_secret': 'csec-not-shown-1',
+                                                 'environment': 'production'}},
+            'chorus_piste_app': 'CORAIL_PAU',
+            'chorus_accounts': {login: {'password': 'Pw-not-shown-1', 'environment': 'production'}},
+            'chorus_notify_webhook_url': hook.url, 'chorus_notify_webhook_format': 'generic'},
+            'hosts': {'srv1': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+                               'corail_config_path': str(tmp_path / 'corail.ini'),
+                               'corail_structures': [{'siret': siret, 'account': login, 'contact': 'a@b.fr'}]}}}}
+        (tmp_path / 'inventory.yml').write_text(json.dumps(inventory))
+        args = ['chorus.corail.rollout', '-i', str(tmp_path / 'inventory.yml'), '-e', 'chorus_check_online=false',
+                '-e', 'chorus_check_report_dir=%s' % (tmp_path / 'reports')]
+        first = run_ansible(args, cwd=str(tmp_path))
+        second = run_ansible(args, cwd=str(tmp_path))
+    assert first.returncode == 0 and second.returncode == 0, first.stdout[-3000:]
+    (post,) = hook.posts  # the second run had nothing new
+    assert post['json']['source'] == 'chorus.corail' and post['json']['counts']['unchecked'] == 1
+    assert post['json']['report'].startswith(str(tmp_path / 'reports'))
+    assert 'webhook generic' in first.stdout and 'webhook not posted' in second.stdout
+    assert 'SIG-not-shown' not in first.stdout + second.stdout
+
+
+def test_a_failing_gate_still_publishes_prunes_and_notifies_then_exits_2(tmp_path):
+    with webhook_receiver() as hook:
+        inventory = {'all': {'vars': {
+            'chorus_piste_apps': {'CORAIL_PAU': {'client_id': 'cid', 'client_secret': 'csec-not-shown-1',
+                                                 'environment': 'production'}},
+            'chorus_piste_app': 'CORAIL_PAU', 'chorus_accounts': {},
+            'chorus_notify_webhook_url': hook.url, 'chorus_check_fail_on': ['missing_account'],
+            'chorus_check_metrics_file': str(tmp_path / 'chorus.prom'), 'chorus_check_keep_reports': 0},
+            'hosts': {'srv1': {'corail_structures': [{'siret': '21640000200012', 'contact': 'a@b.fr'}]}}}}
+        (tmp_path / 'inventory.yml').write_text(json.dumps(inventory))
+        args = ['chorus.corail.check', '-i', str(tmp_path / 'inventory.yml'), '-e', 'chorus_check_online=false',
+                '-e', 'chorus_check_report_dir=%s' % (tmp_path / 'reports')]
+        first = run_ansible(args, cwd=str(tmp_path))
+        second = run_ansible(args, cwd=str(tmp_path))
+    for proc in (first, second):
+        assert proc.returncode == 2, proc.stdout[-3000:]
+        assert 'srv1 has structure(s) in a status of chorus_check_fail_on (missing_account)' in proc.stdout
+    assert len(hook.posts) == 1 and hook.posts[0]['json']['counts']['missing_account'] == 1
+    assert 'chorus_corail_structures{status="missing_account"} 1' in (tmp_path / 'chorus.prom').read_text()
+    # keep 0: only the folder latest points at is left
+    assert len([n for n in os.listdir(str(tmp_path / 'reports')) if n[0].isdigit()]) == 1

@@ -33,6 +33,7 @@ BAD_SIREN = '21640000100012'   # SIREN part fails Luhn
 LOGIN = 'TECH_0%s@cpp2017.fr' % S1
 PASSWORD = 'Good-pass:w0rd;#1'
 APP = dict(name='corail_q', environment='qualification', client_id='cid-q', client_secret='csec-q-secret')
+PROD_APP = dict(APP, environment='production')
 GOOD = dict(siret=S1, name='Commune de Lescar', account=LOGIN, password=PASSWORD, piste_app='corail_q')
 VAULTED = '$ANSIBLE_VAULT;1.1;AES256\n' + '\n'.join(['3' * 80] * 4)
 
@@ -60,10 +61,13 @@ def structure(**changes):
 CORAIL_CONFIG_CASES = [
     ('siret not digits', dict(structures=[structure(siret='2164000020001A')]), 'ini', ['siret', '2164000020001A', 'digits']),
     ('siret 13 digits', dict(structures=[structure(siret='2164000020001')]), 'ini', ['siret', '2164000020001', '14 digits']),
-    ('siret checksum', dict(structures=[structure(siret=BAD_CHECKSUM)]), 'xml', ['siret', BAD_CHECKSUM, 'checksum']),
-    ('siret SIREN checksum', dict(structures=[structure(siret=BAD_SIREN)]), 'ini', ['siret', BAD_SIREN, 'checksum']),
+    # Production: the checksum is required (qualification identifiers need not satisfy Luhn).
+    ('siret checksum', dict(structures=[structure(siret=BAD_CHECKSUM)], piste_apps=[PROD_APP]), 'xml',
+     ['siret', BAD_CHECKSUM, 'checksum']),
+    ('siret SIREN checksum', dict(structures=[structure(siret=BAD_SIREN)], piste_apps=[PROD_APP]), 'ini',
+     ['siret', BAD_SIREN, 'checksum']),
+    ('siret a short YAML integer', dict(structures=[structure(siret=1125)]), 'ini', ['siret', 'quote it']),
     ('siret empty', dict(structures=[structure(siret='')]), 'ini', ['siret', 'structures[0]', 'empty']),
-    ('siret with spaces', dict(structures=[structure(siret='216 400 002 00012')]), 'ini', ['siret', 'digits']),
     ('password empty', dict(structures=[structure(password='')]), 'ini', ['password', S1, 'empty']),
     ('password whitespace', dict(structures=[structure(password='   ')]), 'xml', ['password', S1, 'white space']),
     ('password newline', dict(structures=[structure(password='pw\n[chorus.structure.x]')]), 'ini', ['password', S1, 'control']),
@@ -188,8 +192,10 @@ APPS = {'corail_q': dict(client_id='cid-q', client_secret='csec-q-secret', envir
 CI = dict(siret=S1, host='corail-1', account=LOGIN, piste_app='corail_q')
 
 CREDENTIALS_INFO_CASES = [
-    ('siret checksum', dict(structures=[dict(CI, siret=BAD_CHECKSUM)]), 'invalid_input', ['siret', 'checksum']),
-    ('siret as an integer', dict(structures=[dict(CI, siret=int(S1))]), 'invalid_input', ['siret', 'string']),
+    ('siret checksum', dict(structures=[dict(CI, siret=BAD_CHECKSUM)], piste_apps={'corail_q': dict(
+        APPS['corail_q'], environment='production')}), 'invalid_input', ['siret', 'checksum']),
+    ('siret as a YAML integer without 14 digits', dict(structures=[dict(CI, siret=0o2145)]), 'invalid_input',
+     ['siret', 'YAML integer', 'quote it']),
     ('password whitespace', dict(accounts={LOGIN: dict(ACCOUNTS[LOGIN], password='  \t ')}), 'invalid_input',
      ['password', LOGIN, 'white space']),
     ('password wrong type', dict(accounts={LOGIN: dict(ACCOUNTS[LOGIN], password=['Pass-in-a-list-9'])}), 'invalid_input',
@@ -299,7 +305,7 @@ _FILTERS = IdentifierFilters().filters()
 
 FILTER_CASES = [
     ('siren of a bad checksum', lambda: _FILTERS['siren'](BAD_CHECKSUM), ['siret', BAD_CHECKSUM, 'checksum']),
-    ('siren of a number', lambda: _FILTERS['siren'](21640000200012), ['siret', 'string']),
+    ('siren of a short number', lambda: _FILTERS['siren'](2164000020001), ['siret', 'quote it']),
     ('siren of a huge string', lambda: _FILTERS['siren']('1' * 100000), ['siret', 'digits']),
     ('structures_of_hosts, corail_structures a string', lambda: structures_of_hosts(
         {'corail-1': {'corail_structures': S1}}, ['corail-1']), ['corail-1', 'corail_structures', 'list']),
@@ -327,7 +333,7 @@ def test_siret_problem_filter_names_the_problem_without_failing():
 
 HEADER = 'Collectivité;SIRET;Serveur Corail;Compte technique;Application PISTE;Environnement\n'
 INVENTORY_CASES = [
-    ('checksum-invalid SIRET', HEADER + 'Lescar;%s;corail-1;%s;corail_q;qualification\n' % (BAD_CHECKSUM, LOGIN),
+    ('checksum-invalid SIRET', HEADER + 'Lescar;%s;corail-1;%s;corail_q;production\n' % (BAD_CHECKSUM, LOGIN),
      ['line 2', 'siret', BAD_CHECKSUM, 'checksum']),
     ('13-digit SIRET', HEADER + 'Lescar;2164000020001;corail-1;%s;corail_q;qualification\n' % LOGIN,
      ['line 2', 'siret', 'leading zero']),
@@ -397,7 +403,10 @@ def test_inventory_plugin_refuses(inventory_errors, name, words):
 # deploy role: one playbook run, one host per case, every host with an existing configuration file
 
 DEPLOY_CASES = [
-    ('siret checksum', dict(corail_structures=[dict(siret=BAD_CHECKSUM, account=LOGIN)]), ['structure %s' % BAD_CHECKSUM, 'siret']),
+    ('siret 13 digits', dict(corail_structures=[dict(siret='2164000020001', account=LOGIN)]), ['structure 2164000020001', 'siret']),
+    # Production: qualification accepts a SIRET that fails Luhn (siret_checksum_unusual), production refuses it.
+    ('siret checksum', dict(corail_structures=[dict(siret=BAD_CHECKSUM, account='TECH_1_prod@cpro.fr', piste_app='corail_p')]),
+     ['structure %s' % BAD_CHECKSUM, 'siret', 'checksum']),
     ('siret listed twice', dict(corail_structures=[dict(siret=S1, account=LOGIN), dict(siret=S1, account=LOGIN)]),
      ['structure %s' % S1, 'listed twice']),
     ('account missing', dict(corail_structures=[dict(siret=S1, account='TECH_1_ghost@cpro.fr')]),
@@ -443,7 +452,8 @@ def deploy_run(tmp_path_factory):
                 'TECH_1_blank@cpro.fr': dict(password='   ', environment='qualification'),
                 'TECH_1_prod@cpro.fr': dict(password=PASSWORD, environment='production')}
     apps = {'corail_q': dict(client_id='cid-q', client_secret='csec-q-secret', environment='qualification'),
-            'corail_prod_typo': dict(client_id='cid-p', client_secret='csec-p-secret', environment='prod')}
+            'corail_prod_typo': dict(client_id='cid-p', client_secret='csec-p-secret', environment='prod'),
+            'corail_p': dict(client_id='cid-pp', client_secret='csec-pp-secret', environment='production')}
     hosts = {}
     hashes = {}
     for index, (name, hostvars, _words) in enumerate(DEPLOY_CASES):
@@ -490,3 +500,14 @@ def test_the_table_has_at_least_40_error_cases():
            by_target=dict(corail_config=len(CORAIL_CONFIG_CASES), credentials_info=len(CREDENTIALS_INFO_CASES),
                           check_report=len(CHECK_REPORT_CASES), accounts_file=len(ACCOUNTS_FILE_CASES),
                           filters=len(FILTER_CASES), inventory=len(INVENTORY_CASES), deploy_role=len(DEPLOY_CASES)))
+
+
+def test_siret_with_spaces_and_dots_is_the_same_siret_everywhere(tmp_path, capsys):
+    # One normalisation (_identifiers.normalise_siret) in corail_config, the check and deploy.
+    config, args = _module_args(tmp_path, 'ini', dict(structures=[structure(siret='216 400 002.00012')]))
+    out = run_module(corail_config, args, capsys)
+    assert not out.get('failed'), out
+    assert S1 in config.read_text()
+    out = run_module(credentials_info, dict(structures=[dict(CI, siret='216.400.002 00012')], accounts=ACCOUNTS,
+                                            piste_apps=APPS, online=False), capsys)
+    assert out['structures'][0]['siret'] == S1 and out['structures'][0]['status'] == 'unchecked'

@@ -24,7 +24,7 @@ from fixtures import running_sandbox
 from ansible.parsing.vault import VaultLib, VaultSecret
 
 S1, S2, S3, S4, S5 = '21640000200012', '21640001000015', '21640002800017', '21640003600010', '21640004400014'
-BAD_SIRET = '21640000200013'  # checksum wrong
+BAD_SIRET = '2164000020001'  # 13 digits: refused in every environment
 L1 = 'TECH_0%s@cpp2017.fr' % S1     # S1, S2 attached, raccordements made
 L2 = 'TECH_0%s@cpp2017.fr' % S3     # the inventory holds a wrong password: account_rejected
 L3 = 'TECH_1_LEAKNEW01@cpro.fr'     # enrolled during the test (S5)

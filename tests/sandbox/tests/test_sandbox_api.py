@@ -116,9 +116,47 @@ def test_consulter_gives_the_expiry_date_for_a_managed_structure(client):
     assert body['codeRetour'] == 0 and body['libelle'] == 'GCU_MSG_01_000'
     info = body['informationGenerales']
     assert info['identifiantStructure'] == S1 and info['idStructureCPP'] == 1001
-    assert info['dateExpirationMotPasseCompteTech'] == '2026-02-01'
+    # A date-time as in the official Swagger (API brief section 8): midnight in Paris, with its offset.
+    assert info['dateExpirationMotPasseCompteTech'] == '2026-02-01T00:00:00.000+01:00'
     assert info['structurePriveePublique'] == 'PUBLIQUE'
     assert 'adressePostaleDuSiege' in body and 'codeServiceDoitEtreRenseigne' in body['parametres']
+
+
+def test_expiry_as_a_plain_date_with_the_knob(sandbox, client):
+    sandbox.set_faults(expiry_format='date')
+    info = client.post('structures/v1/consulter', {'idStructureCPP': 1001, 'codeLangue': 'fr'}).json()['informationGenerales']
+    assert info['dateExpirationMotPasseCompteTech'] == '2026-02-01'
+
+
+def test_summer_expiry_has_the_summer_offset(sandbox):
+    import chorus_sandbox  # pylint: disable=import-outside-toplevel,import-error
+    import datetime  # pylint: disable=import-outside-toplevel
+    assert chorus_sandbox._expiry_value(datetime.date(2026, 7, 1), 'date-time') == '2026-07-01T00:00:00.000+02:00'
+    assert chorus_sandbox._expiry_value(datetime.date(2026, 3, 29), 'date-time').endswith('+01:00')  # DST starts at 02:00
+    assert chorus_sandbox._expiry_value(datetime.date(2026, 3, 30), 'date-time').endswith('+02:00')
+    assert chorus_sandbox._expiry_value(datetime.date(2026, 10, 25), 'date-time').endswith('+02:00')
+    assert chorus_sandbox._expiry_value(datetime.date(2026, 10, 26), 'date-time').endswith('+01:00')
+
+
+def test_routes_real_clients_call(client):
+    devises = client.post('transverses/v1/recuperer/devises', {'codeLangue': 'FR'}).json()
+    assert devises['libelle'] == 'TRA_MSG_00.000' and 'EUR' in [d['codeDevise'] for d in devises['listeDevises']]
+    types = client.post('transverses/v1/recuperer/typeidentifiant/structure', {}).json()
+    assert len(types['listeTypeIdentifiant']) == 7
+    found = client.post('transverses/v1/rechercher/destinataire', {'identifiant': S1}).json()
+    assert found['codeRetour'] == 0 and [d['identifiant'] for d in found['listeDestinataires']] == [S1]
+    assert client.post('transverses/v1/rechercher/destinataire', {'identifiant': '00000000000000'}).json()['codeRetour'] == 20000
+
+
+def test_actives_answer_has_pagination_at_the_root(client):
+    body = client.post('transverses/v1/recuperer/structures/actives/destinataire', {}).json()
+    assert body['total'] == len(body['listeStructures']) and body['pageCourante'] == 1 and body['pages'] == 1
+
+
+def test_search_accepts_the_identifier_as_a_number(client):
+    body = client.post('structures/v1/rechercher', {'structure': {'identifiantStructure': int(S1),
+                                                                  'typeIdentifiantStructure': 'SIRET'}}).json()
+    assert body['libelle'] == 'TRA_MSG_00.000' and [r['identifiantStructure'] for r in body['listeStructures']] == [S1]
 
 
 def test_consulter_public_structure_not_managed_has_no_expiry_date(client):
@@ -300,6 +338,15 @@ def test_missing_raccordement_for_one_structure_is_403_only_where_scoped(client)
         assert answer.status_code == 403, path
         assert answer.content == b''
     assert client.post('factures/v1/rechercher/recipiendaire', {'idDestinataire': 1001}).status_code == 200
+
+
+def test_forbidden_body_echo_knob_echoes_the_request_with_defaults(sandbox, client):
+    sandbox.set_faults(forbidden_body='echo')
+    answer = client.post('factures/v1/rechercher/recipiendaire', {'idDestinataire': 1003})
+    assert answer.status_code == 403
+    assert answer.json() == {'idDestinataire': 1003, 'idUtilisateurCourant': 0}
+    lonely = Client(sandbox, login=LONELY, password='lonely').post('transverses/v1/recuperer/structures/actives/destinataire', {})
+    assert lonely.status_code == 403 and lonely.json() == {'idUtilisateurCourant': 0}
 
 
 def test_raccordement_is_per_application(sandbox, world):

@@ -183,3 +183,20 @@ def test_small_and_problem_free_worlds():
     assert set(result['expected'].values()) == {'ok'}
     assert len(result['world']['apps']) == 1
     assert WORLD['today'] == TODAY  # same fixed date as the hand-written world
+
+
+def test_qualification_ids_fail_luhn_and_keep_every_status():
+    from make_world import luhn_ok, make_world, with_qualification_ids  # pylint: disable=import-error
+    base = make_world(120, seed=5)
+    renumbered = with_qualification_ids(base, share=0.5, seed=5)
+    assert renumbered['qualification_ids'] and not any(luhn_ok(s) for s in renumbered['qualification_ids'])
+    assert sorted(renumbered['expected'].values()) == sorted(base['expected'].values())
+    world_sirets = {s['siret'] for s in renumbered['world']['structures']}
+    inventory_sirets = {s['siret'] for hv in renumbered['inventory']['host_vars'].values() for s in hv['corail_structures']}
+    assert set(renumbered['qualification_ids']) <= world_sirets | inventory_sirets
+    apps = renumbered['inventory']['group_vars']['chorus_piste_apps']
+    for hostvars in renumbered['inventory']['host_vars'].values():
+        for structure in hostvars['corail_structures']:
+            if structure['siret'] in renumbered['qualification_ids']:
+                app = structure.get('piste_app') or hostvars.get('chorus_piste_app')
+                assert apps[app]['environment'] == 'qualification'

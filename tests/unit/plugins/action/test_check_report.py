@@ -149,7 +149,7 @@ def test_reads_the_result_file_of_credentials_info_and_deletes_it(tmp_path, caps
     from ansible_collections.chorus.corail.plugins.module_utils._result_file import write_result  # pylint: disable=import-outside-toplevel
     path = tmp_path / 'r' / '.credentials_info.json'
     compact = write_result(str(path), RESULT)
-    assert compact == {'api_calls': {'token': 1}, 'result_file': str(path), 'total': 3}
+    assert compact == {'api_calls': {'token': 1}, 'result_file': str(path), 'total': 3, 'by_host': {}}
     by_file = run(capsys, {'result_file': str(path), 'report_dir': str(tmp_path / 'r')})
     assert not path.exists()
     by_result = run(capsys, {'result': RESULT, 'report_dir': str(tmp_path / 'r2')})

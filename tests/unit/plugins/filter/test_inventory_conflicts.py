@@ -37,7 +37,10 @@ HOSTS = {
     # the same SIRET in another environment, and one structure on two servers alike: no conflict
     'corail-e': (dict(chorus_piste_app='prod', corail_structures=[dict(siret=X, account=P)]), [X]),
     'corail-f': (dict(corail_structures=[dict(siret=W, account=A)]), [W]),
+    # an undefined variable in a structure: that host fails alone, wherever it stands
+    'corail-undefined': (dict(corail_structures=[dict(siret='{{ no_such_variable }}', account=A)]), None),
 }
+FAILING = ('corail-broken', 'corail-undefined')
 
 
 def _hostvars():

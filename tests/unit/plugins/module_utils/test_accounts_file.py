@@ -213,10 +213,10 @@ def test_public_entry_and_diff_mask_the_password():
 
 def test_structures_are_added_to_those_listed():
     vaulted = CIPHERTEXTS['pw-a']
-    text, _, after, action = accounts.plan('', A, updates={'environment': 'qualification', 'structures': ['21640000200012']},
-                                           vaulted_password=vaulted)
+    updates = {'environment': 'qualification', 'structures': ['21640000200012']}
+    text, dummy, after, action = accounts.plan('', A, updates=updates, vaulted_password=vaulted)
     assert action == 'added' and after['structures'] == ['21640000200012']
     assert "structures:\n    - '21640000200012'\n" in text
-    text2, _, after, action = accounts.plan(text, A, updates={'structures': ['21640001000015', '21640000200012']})
+    text2, dummy, after, action = accounts.plan(text, A, updates={'structures': ['21640001000015', '21640000200012']})
     assert action == 'updated' and after['structures'] == ['21640000200012', '21640001000015']
     assert accounts.plan(text2, A, updates={'structures': ['21640001000015']})[3] == 'unchanged'

@@ -578,3 +578,18 @@ def test_siret_separators_are_normalised_and_short_integers_refused():
     with pytest.raises(InvalidIdentifier) as err:
         plan('ini', None, structures=with_structure(siret=1125))
     assert 'quote it' in str(err.value)
+
+
+def test_a_refused_secret_is_never_written():
+    from ansible_collections.chorus.corail.plugins.module_utils import _corail_config as ccfg
+    from ansible_collections.chorus.corail.plugins.module_utils._secrets import TEMPLATED_SECRET, refused
+    apps = [{'name': 'corail_q', 'environment': 'qualification', 'client_id': 'cid', 'client_secret': 'cs-long-enough-1'}]
+    structures = [{'siret': '21640000200012', 'account': 'TECH_1_A@cpro.fr', 'password': refused(TEMPLATED_SECRET)}]
+    with pytest.raises(ccfg.InvalidIdentifier) as info:
+        ccfg.build_blocks(apps, structures)
+    assert 'Jinja delimiters' in str(info.value) and '21640000200012' in str(info.value)
+    apps[0]['client_secret'] = refused(TEMPLATED_SECRET)
+    structures[0]['password'] = 'pw-long-enough-1'
+    with pytest.raises(ccfg.InvalidIdentifier) as info:
+        ccfg.build_blocks(apps, structures)
+    assert 'client_secret of PISTE application corail_q' in str(info.value)

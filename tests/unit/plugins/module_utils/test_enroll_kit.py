@@ -29,7 +29,7 @@ TODAY = datetime.date(2026, 3, 1)
 
 @pytest.fixture(scope='module')
 def keys():
-    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2)]
+    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for dummy in range(2)]
 
 
 def identity(**over):
@@ -77,7 +77,7 @@ def test_changed_authenticated_fields_are_tampered(keys):
             ek.make_block(keys[0].public_key(), identity(), LOGIN, PASSWORD).splitlines()[1:-1])))
         envelope[field] = value
         body = base64.b64encode(json.dumps(envelope).encode()).decode()
-        _, refused = ek.read_blocks('%s\n%s\n%s' % (ek.BEGIN + '-----', body, ek.END), keys[0], TODAY, [S1, S2])
+        dummy, refused = ek.read_blocks('%s\n%s\n%s' % (ek.BEGIN + '-----', body, ek.END), keys[0], TODAY, [S1, S2])
         assert [r.reason for r in refused] == ['tampered'], field
 
 

@@ -28,10 +28,10 @@ def entry(host, siret, status, contact='dgs@mairie.fr', days_left=300, **kw):
     return base
 
 
-def write(tmp_path, entries, when=T0):
-    # The HTML pages as check_report's action plugin renders them (the contacts' pages are mailed).
-    dummy, dummy2, paths = rp.write_report(str(tmp_path / 'reports'), {'structures': entries}, {'hosts': ['srv1']},
-                                           generated_at=when, render=_report_html.Renderer(None, {}))
+def write(tmp_path, entries, when=T0, **scope):
+    scope = dict({'hosts': sorted(set(e['host'] for e in entries))}, **scope)
+    dummy, dummy2, paths = rp.write_report(str(tmp_path / 'reports'), {'structures': entries}, scope, generated_at=when,
+                                           render=_report_html.Renderer())
     return paths['folder']
 
 
@@ -266,3 +266,38 @@ def test_dates_for_people():
     assert nt.fr_datetime('2026-12-02T01:00:00Z') in ('02/12/2026 à 02:00', '02/12/2026 à 01:00 UTC')
     assert nt.fr_date('2026-12-31') == '31/12/2026'
     assert not re.search(r'\d{4}-\d{2}', nt.fr_datetime('2026-07-01T22:30:00Z'))
+
+
+def test_a_limited_run_says_nothing_of_what_it_did_not_check(tmp_path):
+    both = [entry('srv1', '21640000200012', 'missing_account', contact='a@mairie.fr'),
+            entry('srv2', '21640001000015', 'not_attached', contact='a@mairie.fr')]
+    run(tmp_path, write(tmp_path, both), FakeSmtp())
+    day = datetime.timedelta(days=1)
+    # --limit srv1: srv2's problem is not seen, and is not news (nor fixed).
+    smtp = FakeSmtp()
+    result = run(tmp_path, write(tmp_path, both[:1], T0 + day, limit='srv1'), smtp)
+    assert smtp.sent == [] and result['contacts'] == [] and result['integrator'] is None
+    # The same limited run where srv1's problem is fixed: only that is news.
+    smtp = FakeSmtp()
+    fixed = [entry('srv1', '21640000200012', 'ok', contact='a@mairie.fr')]
+    run(tmp_path, write(tmp_path, fixed, T0 + 2 * day, limit='srv1'), smtp)
+    contact, integrator = smtp.sent
+    text = integrator.get_body(('plain',)).get_content()
+    assert 'Réglé ou changé depuis le dernier message :\n- 21640000200012' in text
+    assert '21640001000015' not in text.split('Réglé ou changé')[1].split('Structures')[0]
+    # A full run without srv2's problem: it is fixed.
+    smtp = FakeSmtp()
+    run(tmp_path, write(tmp_path, fixed + [entry('srv2', '21640001000015', 'ok', contact='a@mairie.fr')],
+                        T0 + 3 * day), smtp)
+    assert [m['To'] for m in smtp.sent] == ['a@mairie.fr', 'ops@integrateur.example']
+
+
+def test_the_integrator_mail_names_the_actions_in_french(tmp_path):
+    folder = write(tmp_path, [entry('srv1', '21640000200012', 'access_forbidden')])
+    report = nt.load_folder(folder)
+    report['actions'] = [{'kind': 'raccordement_missing', 'subject': '21640000200012', 'action_by': 'gestionnaire',
+                          'structures': ['21640000200012'], 'hosts': ['srv1'], 'count': 1}]
+    the_plan = nt.plan(report, nt.load_state(str(tmp_path / 'none.json'))[1])
+    text = nt.integrator_text(report, the_plan, [])
+    assert ('Actions à mener :\n- Gestionnaire principal : Créer le raccordement API de la structure 21640000200012 '
+            '(1 structure)') in text
