@@ -145,20 +145,19 @@ class Browser(object):
             except OSError:
                 pass
 
-    def requested_urls(self):
-        """Every URL the browser's own net log records (file://, http(s)://, data:, ws://...)."""
+    def page_requests(self):
+        """URLs the pages asked for, from Chromium's own net log. Its background services (updates,
+        time, accounts) start their jobs with the initiator "not an origin"; a page's requests carry
+        the page's origin ("null" for a file:// page)."""
         with open(self.net_log, encoding='utf-8', errors='replace') as handle:
-            text = handle.read()
-        if not text.rstrip().endswith('}'):
-            text = text.rstrip().rstrip(',') + ']}'  # a log cut at exit misses its closing brackets
-        log = json.loads(text)
-        urls = set()
-        for event in log.get('events', []):
-            params = event.get('params') or {}
-            for key in ('url', 'original_url', 'location'):
-                if isinstance(params.get(key), str):
-                    urls.add(params[key])
-        return urls
+            text = handle.read().rstrip()
+        log = json.loads(text if text.endswith('}') else text.rstrip(',') + ']}')  # cut at exit: close it
+        start = log['constants']['logEventTypes']['URL_REQUEST_START_JOB']
+        # A job's BEGIN event carries its URL and initiator; its END event carries nothing.
+        jobs = [e['params'] for e in log['events'] if e['type'] == start and 'url' in (e.get('params') or {})]
+        if not jobs:
+            raise AssertionError('the net log recorded no request at all: is it the log of this browser?')
+        return [job['url'] for job in jobs if job.get('initiator') != 'not an origin']
 
     def __enter__(self):
         return self
