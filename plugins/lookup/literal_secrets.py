@@ -40,7 +40,7 @@ notes:
   - Variables set by M(ansible.builtin.set_fact) take precedence over inventory, play and role variables for the
     rest of the run. Extra variables (C(-e)) take precedence over them, so give secrets in extra vars only
     vault-encrypted or marked C(!unsafe).
-  - Run the task that uses it with C(no_log: true).
+  - "Run the task that uses it with C(no_log: true)."
 seealso:
   - name: Secrets that stay literal
     description: How to write passwords and client secrets that Ansible must not template.
