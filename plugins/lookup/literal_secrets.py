@@ -40,7 +40,7 @@ notes:
   - Variables set by M(ansible.builtin.set_fact) take precedence over inventory, play and role variables for the
     rest of the run. Extra variables (C(-e)) take precedence over them, so give secrets in extra vars only
     vault-encrypted or marked C(!unsafe).
-  - Run the task that uses it with C(no_log: true).
+  - "Run the task that uses it with C(no_log: true)."
 seealso:
   - name: Secrets that stay literal
     description: How to write passwords and client secrets that Ansible must not template.
@@ -86,7 +86,7 @@ SECRET_KEYS = {'chorus_accounts': 'password', 'chorus_piste_apps': 'client_secre
                'chorus_piste_app_credential': 'client_secret'}
 ENTRY_OF = {'chorus_accounts': 'the password of account %s', 'chorus_piste_apps': 'the client_secret of PISTE application %s'}
 MAX_INDIRECTIONS = 10
-# Inline !vault values: EncryptedString (2.19+), AnsibleVaultEncryptedUnicode (older); str() decrypts.
+# Inline !vault values: EncryptedString (2.19+), AnsibleVaultEncryptedUnicode (older).
 VAULTED_TYPES = ('EncryptedString', 'AnsibleVaultEncryptedUnicode')
 
 
@@ -175,9 +175,15 @@ class LookupModule(LookupBase):
                 return self._secret(value, what, depth + 1) if not _trusted(value) else secrets.refused(
                     'is an expression whose result is a template again')
             return secrets.refused(secrets.TEMPLATED_SECRET)
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool) or _is_vaulted(value):
-            # Untrusted text (!unsafe, a prompt, a lookup's result) and inline !vault values are data;
-            # a !vault value is decrypted here, so that no later copy of the fact can show its ciphertext.
+        if _is_vaulted(value):
+            # Inline !vault: never templated; decrypted here, once, into plain data.
+            try:
+                return _plain(value)
+            except AnsibleError as exc:
+                raise AnsibleLookupError('chorus.corail.literal_secrets: %s cannot be decrypted (%s)'
+                                         % (what, getattr(exc, 'message', None) or type(exc).__name__))
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            # Untrusted text (!unsafe, a prompt, a lookup's result) is data.
             return _plain(value)
         return value  # None, a bool, a list...: the offline checks say what is wrong
 

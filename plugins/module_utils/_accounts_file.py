@@ -159,32 +159,51 @@ def locked(path, timeout=LOCK_TIMEOUT, poll=0.05):
     """Hold an exclusive lock on ``path`` (the real file, symlinks resolved) for a read-modify-write.
 
     Every enrolment reads, edits and writes the file under this lock, so that two runs at once each
-    add their entry instead of the last writer dropping the other's. The lock file stays: removing
-    it would let a third run lock a new inode while the second still holds the old one.
+    add their entry instead of the last writer dropping the other's. The lock file is removed on the
+    way out, while still held; a run that was waiting on it then finds another (or no) file at its
+    name and locks again, so that two runs never hold two different lock files at once.
     """
     if fcntl is None:  # pragma: no cover
         raise AccountsFileError('cannot be locked on this platform (no fcntl); nothing was written')
     name = lock_path(path)
+    deadline = time.monotonic() + timeout
+    while True:
+        fd = _acquire(name, deadline, timeout, poll)
+        try:
+            same = os.stat(name).st_ino == os.fstat(fd).st_ino
+        except OSError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the holder before us removed it: lock the new one
+    try:
+        yield
+    finally:
+        try:
+            os.unlink(name)
+        except OSError:
+            pass
+        os.close(fd)  # releases the lock
+
+
+def _acquire(name, deadline, timeout, poll):
     try:
         fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise AccountsFileError('cannot be locked: %s: %s; nothing was written' % (name, exc.strerror or exc))
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except (IOError, OSError) as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise AccountsFileError('cannot be locked: %s; nothing was written' % (exc.strerror or exc))
-                if time.monotonic() >= deadline:
-                    raise AccountsFileError('is locked by another enrolment or renewal since more than %d s (%s); '
-                                            'nothing was written, run again once it ended' % (timeout, name))
-                time.sleep(poll)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except (IOError, OSError) as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                os.close(fd)
+                raise AccountsFileError('cannot be locked: %s; nothing was written' % (exc.strerror or exc))
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise AccountsFileError('is locked by another enrolment or renewal since more than %d s (%s); '
+                                        'nothing was written, run again once it ended' % (timeout, name))
+            time.sleep(poll)
 
 
 def render_entry(login, entry, indent):

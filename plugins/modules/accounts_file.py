@@ -25,7 +25,8 @@ description:
     default) and can keep a backup. The file is created, with its directory, when missing. A symlink stays a
     link, and the file it points to is edited.
   - Runs that edit the same file at once take turns. The whole read-edit-write happens under an exclusive lock
-    (C(fcntl)) on a hidden lock file next to it (C(.<name>.lock)), and the file is read again under the lock.
+    (C(fcntl)) on a hidden lock file next to it (C(.<name>.lock), removed at the end), and the file is read again
+    under the lock.
     Twenty enrolments started together keep twenty entries. A run waits up to 120 seconds for the lock.
   - The file must use block style for C(chorus_accounts) (one C(login:) line per account, as this module
     writes it); a one-line flow mapping other than C({}) is refused rather than rewritten.

@@ -48,9 +48,8 @@ def test_creates_file_and_directory_0600(tmp_path, capsys):
                             'environment': 'production', 'validated': True, 'last_check_status': 'ok'}
     assert mode_of(path) == 0o600
     assert '<vault-encrypted>' in out['diff']['after'] and out['diff']['before'] == ''
-    # No temporary file left; the hidden lock file stays (Ansible does not load hidden files as vars).
-    assert sorted(os.listdir(str(path.parent))) == ['.chorus_accounts.yml.lock', 'chorus_accounts.yml']
-    assert mode_of(path.parent / '.chorus_accounts.yml.lock') == 0o600
+    # No temporary file left, nor the lock file.
+    assert sorted(os.listdir(str(path.parent))) == ['chorus_accounts.yml']
 
 
 def test_check_mode_writes_nothing(tmp_path, capsys):
@@ -123,7 +122,7 @@ def test_symlink_stays_a_link(tmp_path, capsys):
     out = run(capsys, link, login='TECH_1_other@cpro.fr', vaulted_password=vaulted('other'))
     assert out['action'] == 'added' and link.is_symlink()
     assert 'TECH_1_other@cpro.fr' in real.read_text() and LOGIN in real.read_text()
-    assert (real.parent / '.accounts.yml.lock').exists()
+    assert sorted(os.listdir(str(real.parent))) == ['accounts.yml']
 
 
 def test_unvalidated_password_never_replaces_a_validated_one(tmp_path, capsys):
@@ -178,4 +177,20 @@ def test_twenty_parallel_enrolments_keep_twenty_entries(tmp_path):
     assert sorted(loaded['chorus_accounts']) == logins
     # Each run but the first backed up the file it found: 19 backups, each one entry shorter than the next.
     assert len([p for p in path.parent.iterdir() if p.name.endswith('~')]) == 19
-    assert not [p for p in path.parent.iterdir() if p.name.endswith('.tmp')]
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(('.tmp', '.lock'))]
+
+
+def test_the_lock_is_exclusive_and_waits(tmp_path):
+    """While one run holds the lock, another waits; past the timeout it fails, naming the lock."""
+    from ansible_collections.chorus.corail.plugins.module_utils import _accounts_file as accounts
+    import pytest
+    path = str(tmp_path / 'chorus_accounts.yml')
+    with accounts.locked(path):
+        assert os.path.exists(accounts.lock_path(path))
+        with pytest.raises(accounts.AccountsFileError) as info:
+            with accounts.locked(path, timeout=0.3):
+                pass
+        assert 'locked by another enrolment' in str(info.value)
+    assert not os.path.exists(accounts.lock_path(path))
+    with accounts.locked(path):  # free again
+        pass
