@@ -764,14 +764,24 @@ def main(argv=None):
                    'sizes': config},
     }
     log('results in %s (load %s)' % (out, results['machine']['load_at_start']))
+    partial = os.path.join(out, 'results.partial.json')
+
+    def keep(results):
+        # Each scenario's figures are on disk as soon as it ends: a run stopped later loses nothing before.
+        with open(partial, 'w', encoding='utf-8') as handle:
+            json.dump(results, handle, indent=1, sort_keys=True)
+
     if 'check' in only:
         results['check'] = []
         for index, size in enumerate(config['check_sizes']):
             results['check'].append(bench_check(out, size, repeat['check_small'] if index == 0 else repeat['check_large']))
+            keep(results)
     if 'rate' in only:
         results['rate'] = bench_rate(out, *config['rate'])
+        keep(results)
     if 'baseline' in only:
         results['baseline'] = bench_baseline(out, config['baseline_size'], repeat['baseline'])
+        keep(results)
     if 'deploy' in only:
         results['deploy'] = bench_deploy(out, config['deploy_hosts'], config['deploy_structures_per_host'], repeat['deploy'])
     if 'deploy-large' in only:

@@ -30,6 +30,14 @@ MEANING = {
 }
 
 
+def integrators(text):
+    """A remediation text with the integrator's own steps, as the integrator's report shows it
+    (a mairie's page leaves them out)."""
+    for step in ('record_renew', 'record_enroll'):
+        text = text.replace('{%s}' % step, st._DEFAULTS[step])
+    return text
+
+
 def render():
     lines = [
         '# Statuses',
@@ -60,11 +68,11 @@ def render():
     lines += ['', 'Warnings: ' + ', '.join('`%s` (%s)' % (w, st.WARNING_LABELS[w]) for w in st.WARNINGS) + '.']
     lines += ['', '## Remediation texts (French, as the reports show them)', '']
     for status in st.STATUSES:
-        lines += ['### `%s`' % status, '', st.REMEDIATION[status], '']
+        lines += ['### `%s`' % status, '', integrators(st.REMEDIATION[status]), '']
     lines += ['## Remediation texts of integrator-side causes', '',
               'They replace the status\'s text when the cause is the integrator\'s.', '']
     for kind, text in st.CAUSE_REMEDIATION.items():
-        lines += ['### cause `%s`' % kind, '', text, '']
+        lines += ['### cause `%s`' % kind, '', integrators(text), '']
     return '\n'.join(lines)
 
 

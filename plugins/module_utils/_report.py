@@ -182,8 +182,9 @@ def make_row(entry, position=0):
     row['action_by'] = action_by
     if cause is not None:
         row['cause'] = {'kind': cause['kind'], 'subject': _text(cause.get('subject')) or siret}
-        row['cause_detail_fr'] = (_text(entry.get('cause_detail_fr'))
-                                  or _statuses.CAUSE_DETAIL_FR.get(cause['kind']))
+        row['cause_detail_fr'] = _text(entry.get('cause_detail_fr')) or _statuses.cause_detail_fr(
+            row['cause'], siret=siret, account=row['account'], piste_app=row['piste_app'],
+            environment=row['environment'], password_expires_on=row['password_expires_on'])
     # credentials_info fills remediation from the same vocabulary; fill it when a caller did not.
     context = dict((k, v) for k, v in row.items() if k not in ('status', 'cause'))
     row['remediation'] = _text(entry.get('remediation')) or _statuses.remediation(status, **context)

@@ -29,11 +29,11 @@ description:
     C(0700) and files C(0600).
   - The HTML pages are Jinja2 templates shipped with the collection (C(templates/reports/)), rendered
     on the controller with autoescape on; O(templates_dir) replaces any of them by the integrator's own.
-    C(report.html) opens with "Actions à mener": one line per cause (a PISTE application refused, a
+    C(report.html) opens with "Actions à mener", one line per cause (a PISTE application refused, a
     technical account rejected, expired or expiring, a raccordement to create, a setting to fix), with
     the structures and servers one action unblocks, the most useful first; the per-structure table
     follows. C(report.json) holds the same list as C(actions).
-  - Contact pages are for mairies: French only, dates in French, times in Europe/Paris, no technical
+  - Contact pages are for mairies - French only, dates in French, times in Europe/Paris, no technical
     detail and no command; a password expiry computed from C(password_changed_on) reads "estimée".
   - Runs on the controller through its action plugin, whatever C(delegate_to) says; the
     M(chorus.corail.check) role calls it once per run.
@@ -100,7 +100,7 @@ options:
     version_added: 0.2.0
   integrator:
     description:
-      - Who the mairies call: shown at the top of every contact page. The role sets it from
+      - Who the mairies call, shown at the top of every contact page. The role sets it from
         C(chorus_report_integrator).
     type: dict
     default: {}

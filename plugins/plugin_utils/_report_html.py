@@ -78,25 +78,26 @@ def _paris(moment):
     return moment.astimezone(ZoneInfo(PARIS)), 'heure de Paris'
 
 
+def _day(value):
+    """The calendar day of an ISO date or date-time (a time read in Paris), or None."""
+    moment = _parse_iso(value)
+    if isinstance(moment, datetime.datetime):
+        moment = _paris(moment)[0].date()
+    return moment
+
+
 def fr_date(value):
     """``2026-12-14`` -> ``14/12/2026`` (tables)."""
-    moment = _parse_iso(value)
-    if moment is None:
-        return value or ''
-    if isinstance(moment, datetime.datetime):
-        moment = _paris(moment)[0]
-    return moment.strftime('%d/%m/%Y')
+    day = _day(value)
+    return day.strftime('%d/%m/%Y') if day else (value or '')
 
 
 def fr_long_date(value):
     """``2026-12-14`` -> ``14 décembre 2026`` (sentences; ``1er`` for the first of the month)."""
-    moment = _parse_iso(value)
-    if moment is None:
+    day = _day(value)
+    if day is None:
         return value or ''
-    if isinstance(moment, datetime.datetime):
-        moment = _paris(moment)[0]
-    day = '1er' if moment.day == 1 else str(moment.day)
-    return '%s %s %d' % (day, MONTHS[moment.month - 1], moment.year)
+    return '%s %s %d' % ('1er' if day.day == 1 else str(day.day), MONTHS[day.month - 1], day.year)
 
 
 def fr_datetime(value, long=False):
@@ -121,7 +122,7 @@ def agree(count, singular, plural_form=None):
 
 
 def css_string(value):
-    """A CSS string literal (the printed page's running header), safe inside <style>."""
+    """A CSS string literal (the printed page's running header), safe inside a style element."""
     text = str(value or '')
     out = ['"']
     for char in text:
@@ -183,8 +184,8 @@ def expiry_of(row):
     }
 
 
-# The cause in a few words, for the "({detail})" of a remediation text when the check gave no
-# French sentence of its own (the generic sentence would repeat the text around it).
+# The cause in a few words, for the "({detail})" of a remediation text: a whole sentence there
+# would repeat the text around it.
 _SHORT_DETAIL = {
     'raccordement_missing': 'accès refusé',
     'api_route': 'accès refusé à tous les appels de l\'application',
@@ -207,14 +208,22 @@ def remediation_for(row, audience):
     expires = None
     if expiry:
         expires = expiry['long'] + (' (%s)' % ESTIMATED if expiry['estimated'] else '')
-    detail = row.get('cause_detail_fr') or ''
     kind = (row.get('cause') or {}).get('kind')
-    if not detail or detail == _statuses.CAUSE_DETAIL_FR.get(kind):
-        detail = _SHORT_DETAIL.get(kind, detail)
+    # The "({detail})" of a text: the cause in a few words, the sentence around it says the rest.
+    detail = _SHORT_DETAIL.get(kind) or row.get('cause_detail_fr') or ''
     context = dict(siret=row.get('siret'), account=row.get('account'), piste_app=row.get('piste_app'),
                    environment=row.get('environment'), password_expires_on=expires, days_left=row.get('days_left'),
                    detail=detail.rstrip('.') or None)
-    return _statuses.remediation(row['status'], audience=audience, **context)
+    return _statuses.remediation(row['status'], cause=row.get('cause'), action_by=row.get('action_by'),
+                                 audience=audience, **context)
+
+
+_FR_DATE_RE = re.compile(r'\b(\d{2})/(\d{2})/(\d{4})\b')
+
+
+def sentence(text):
+    """A French sentence for a page: its dates written out (``14 décembre 2026``)."""
+    return _FR_DATE_RE.sub(lambda m: fr_long_date('%s-%s-%s' % (m.group(3), m.group(2), m.group(1))), text or '')
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,7 +271,7 @@ def _action_view(action, number, rows_by_siret):
         'structures_more': max(len(action['structures']) - LIST_LIMIT, 0),
         'statuses': [_status(s) for s in action['statuses']],
         'severity': _statuses.SEVERITY[action['statuses'][0]],
-        'why': first.get('cause_detail_fr') or '',
+        'why': sentence(first.get('cause_detail_fr')),
         'steps': steps_of(remediation_for(first, 'integrator')),
     }
 
@@ -283,7 +292,7 @@ def _row_view(row, action_numbers):
         'expiry': expiry_of(row),
         'expires_on': row.get('password_expires_on') or '',
         'problem': _report.is_problem(row['status']),
-        'why': row.get('cause_detail_fr') or '',
+        'why': sentence(row.get('cause_detail_fr')),
         'action': action_numbers.get((cause['kind'], cause['subject'])) if cause else None,
         'action_by_label': _statuses.ACTOR_LABELS.get(row.get('action_by'), ''),
         'detail': row.get('detail') or '',
@@ -383,23 +392,37 @@ def contact_data(report, contact, integrator=None):
     for row in rows:
         view = {
             'siret': row['siret'], 'name': row.get('name') or row['siret'], 'account': row.get('account') or '',
-            'status': _status(row['status']), 'expiry': expiry_of(row), 'why': row.get('cause_detail_fr') or '',
+            'status': _status(row['status']), 'expiry': expiry_of(row),
             'integrator_acts': row.get('action_by') == 'integrator',
         }
+        # Where the mairie has steps to follow, they open on the cause: the sentence is said once.
+        view['why'] = sentence(row.get('cause_detail_fr')) if view['integrator_acts'] else ''
         if _report.is_problem(row['status']):
             view['note'] = INTEGRATOR_NOTE if view['integrator_acts'] else None
             view['steps'] = None if view['integrator_acts'] else steps_of(remediation_for(row, 'gestionnaire'))
             todo.append(view)
         else:
             fine.append(view)
-    todo_sirets = len(set(v['siret'] for v in todo))
+    yours = len(set(v['siret'] for v in todo if not v['integrator_acts']))
+    theirs = len(set(v['siret'] for v in todo if v['integrator_acts']))
+    parts = []
     if sirets == 1:
-        intro = ('Votre structure demande une action' if todo_sirets else
-                 "Votre structure ne demande aucune action")
+        if yours:
+            parts.append('Votre structure demande une action de votre part')
+        elif theirs:
+            parts.append('Votre structure attend une intervention de votre intégrateur')
+        else:
+            parts.append('Votre structure ne demande aucune action')
+    elif yours or theirs:
+        if yours:
+            parts.append('%d %s une action de votre part' % (yours, agree(yours, 'demande', 'demandent')))
+        if theirs:
+            parts.append('%d %s une intervention de votre intégrateur' % (theirs, agree(theirs, 'attend', 'attendent')))
+        parts[0] = 'Sur vos %d structures, %s' % (sirets, parts[0])
     else:
-        intro = 'Sur vos %d structures, %s' % (sirets, (
-            '%d %s une action' % (todo_sirets, agree(todo_sirets, 'demande', 'demandent')) if todo_sirets
-            else "aucune ne demande d'action"))
+        parts.append("Sur vos %d structures, aucune ne demande d'action" % sirets)
+    intro = ' ; '.join(parts)
+    todo_sirets = yours + theirs
     return {
         'title': 'Chorus Pro : actions à mener',
         'print_header': 'Chorus Pro — %s — vérification du %s' % (

@@ -75,14 +75,18 @@
     apply();
   }
 
+  // The header cells themselves sort (a button inside would not print in the repeated header).
   headers.forEach(function (th) {
-    var button = th.querySelector('button');
-    if (!button) { return; }
-    button.addEventListener('click', function () {
+    if (!th.classList.contains('sortable')) { return; }
+    function toggle() {
       var key = th.getAttribute('data-key');
       var dir = (sortState.key === key && sortState.dir === 'ascending') ? 'descending' : 'ascending';
       sortBy(key, dir);
       writeHash();
+    }
+    th.addEventListener('click', toggle);
+    th.addEventListener('keydown', function (event) {
+      if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); toggle(); }
     });
   });
   keys.concat(['q']).forEach(function (k) {

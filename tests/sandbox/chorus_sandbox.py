@@ -46,6 +46,7 @@ FAULT_DEFAULTS = {
     'hang_rate': 0.0,
     'hang_ms': 0.0,
     'token_ttl_s': 3600.0,
+    'token_expires_in_s': 0.0,    # expires_in announced to clients; 0 = the real lifetime (token_ttl_s)
     'seed': 0,
     'empty_search_code': 0,       # codeRetour of an empty structures/v1/rechercher (0 or 20000)
     'expiry_format': 'date-time',  # dateExpirationMotPasseCompteTech: 'date-time' (Swagger) or 'date'
@@ -264,6 +265,8 @@ class Sandbox:
         self.calls = collections.defaultdict(lambda: collections.defaultdict(int))
         self.responses = collections.defaultdict(int)
         self.total = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.occurrences = collections.defaultdict(int)
         self.windows = collections.defaultdict(collections.deque)
         if faults:
@@ -319,15 +322,26 @@ class Sandbox:
             self.calls.clear()
             self.responses.clear()
             self.total = 0
+            self.max_in_flight = 0
             self.occurrences.clear()
             self.windows.clear()
             if tokens:
                 self.tokens.clear()
 
+    def enter(self):
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self):
+        with self.lock:
+            self.in_flight -= 1
+
     def stats(self):
         with self.lock:
             return {'calls': {path: dict(by_client) for path, by_client in self.calls.items()},
                     'total': self.total,
+                    'max_in_flight': self.max_in_flight,
                     'responses': {str(code): n for code, n in sorted(self.responses.items())}}
 
     # -- per request -----------------------------------------------------------------------
@@ -505,10 +519,18 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, _json_bytes(payload), 'application/json;charset=utf-8', headers)
 
     def do_GET(self):  # noqa: N802 (http.server naming)
-        self._dispatch()
+        self._counted_dispatch()
 
     def do_POST(self):  # noqa: N802
-        self._dispatch()
+        self._counted_dispatch()
+
+    def _counted_dispatch(self):
+        """Dispatch, keeping the most requests ever handled at once (stats()['max_in_flight'])."""
+        self.server.sandbox.enter()
+        try:
+            self._dispatch()
+        finally:
+            self.server.sandbox.leave()
 
     def do_PUT(self):  # noqa: N802
         self._dispatch()
@@ -685,8 +707,9 @@ class Handler(BaseHTTPRequestHandler):
             self._oauth_error(400, 'unsupported_grant_type', 'only client_credentials is supported')
             return
         token, ttl = box.issue_token(app['client_id'])
+        announced = box.faults['token_expires_in_s'] or ttl  # a lie, to test a token revoked early
         self._json(200, {'access_token': token, 'token_type': 'Bearer',
-                         'expires_in': max(1, int(math.ceil(ttl))),
+                         'expires_in': max(1, int(math.ceil(announced))),
                          'scope': form.get('scope') or 'openid'},
                    {'Cache-Control': 'no-store', 'Pragma': 'no-cache'})
 

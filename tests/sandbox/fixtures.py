@@ -40,7 +40,7 @@ class RunningSandbox:
         self._stopped = False
 
     def stats(self):
-        """{"calls": {path: {client_id or '-': n}}, "total": n, "responses": {status: n}}"""
+        """{"calls": {path: {client_id or '-': n}}, "total": n, "max_in_flight": n, "responses": {status: n}}"""
         return self.sandbox.stats()
 
     def calls(self, path, client_id=None):

@@ -13,11 +13,10 @@ import os
 import re
 import shutil
 import stat
-import subprocess
-import tempfile
 
 import pytest
 
+from browser import chromium
 from conftest import run_ansible  # tests/functional/conftest.py
 from fixtures import running_sandbox
 from make_world import make_world, write_world
@@ -28,7 +27,6 @@ from ansible_collections.chorus.corail.plugins.module_utils._statuses import STA
 STRUCTURES = 120
 HOSTS = 6
 SEED = 20250301
-CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
 
 
 class World(object):
@@ -68,18 +66,6 @@ def host_of(world, siret):
         if any(s['siret'] == siret for s in hvars['corail_structures']):
             return host
     raise KeyError(siret)
-
-
-def chromium(args, url, tmp):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail('%s is missing: run tools/system_deps.sh (apt-get install chromium)' % CHROMIUM)
-    profile = tempfile.mkdtemp(dir=str(tmp), prefix='chromium-')
-    cmd = [CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--user-data-dir=%s' % profile] + list(args) + [url]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout
 
 
 def dump_dom(path, tmp, fragment=''):
@@ -181,8 +167,8 @@ def test_missing_account_in_every_format(world):
         assert 'data-siret="%s" data-status="missing_account"' % siret in page
     # the vocabulary's steps, written once for every missing account (on the first one's action)
     assert html.count('doit en créer un dans Chorus Pro') == 1
-    assert '(SIRET %s) doit en créer un dans Chorus Pro' % sorted(
-        missing, key=lambda s: [a['subject'] for a in report['actions']].index(s))[0] in html
+    subjects = [a['subject'] for a in report['actions']]
+    assert '(SIRET %s) doit en créer un dans Chorus Pro' % sorted(missing, key=subjects.index)[0] in html
     changes = load(world.folder, 'changes.json')
     assert set(missing) <= set(e['siret'] for e in changes['changes']['new'] if e['status'] == 'missing_account')
     assert 'ERROR missing_account' in world.run.stdout

@@ -129,18 +129,6 @@ def fill_kit(browser, page, login, password):
     return browser.evaluate('document.getElementById("block").value')
 
 
-def page_requests(browser):
-    """Requests the page made, from Chromium's net log: the browser's own services say "not an origin"."""
-    with open(browser.net_log, encoding='utf-8', errors='replace') as handle:
-        text = handle.read().rstrip()
-    log = json.loads(text if text.endswith('}') else text.rstrip(',') + ']}')
-    start = log['constants']['logEventTypes']['URL_REQUEST_START_JOB']
-    # A job's BEGIN event carries its URL and initiator; its END event carries nothing.
-    jobs = [e['params'] for e in log['events'] if e['type'] == start and 'url' in (e.get('params') or {})]
-    assert jobs, 'the net log recorded no request at all: is it the log of this browser?'
-    return [job['url'] for job in jobs if job.get('initiator') != 'not an origin']
-
-
 def assert_no_secret(proc, *secrets):
     """Raw, JSON-, URL-, HTML-escaped or base64: no form of a secret in the output."""
     for secret in secrets + (CLIENT_SECRET, VAULT_PASSWORD):
@@ -190,7 +178,7 @@ def test_password_pasted_in_chromium_is_enrolled_and_the_next_check_finds_it(set
         assert 'ne ressemble pas' in browser.evaluate('document.getElementById("message").textContent')
         block = fill_kit(browser, page, LOGIN_NEW, PASSWORD_NEW)
         shown = browser.evaluate('document.getElementById("fingerprint-used").textContent')
-    assert page_requests(browser) == []
+    assert browser.page_requests() == []
     assert block.startswith('-----DEBUT BLOC CHORUS-CORAIL SIRET %s EXPIRE ' % S1) and PASSWORD_NEW not in block
     assert shown == open(page, encoding='utf-8').read().split('id="fingerprint">')[1].split('<')[0]
     before = setup['accounts'].read_bytes()
@@ -277,7 +265,7 @@ def test_expired_foreign_and_cut_blocks_are_refused_each_saying_why(setup, first
         assert browser.evaluate('document.body.dataset.state') == 'expired'
         assert browser.evaluate('document.getElementById("kit").hidden') is True
         assert 'Ce kit a expiré le' in browser.evaluate('document.getElementById("expired").innerText')
-    assert page_requests(browser) == []
+    assert browser.page_requests() == []
     # The expired kit's block, as the page would have made it before its expiry (same format, in Python).
     context = ek.kit_context(rows[S1], integrator, today, -1)['data']
     expired = ek.make_block(integrator, {'siret': S1, 'env': 'qualification', 'kind': 'create', 'kit': context['kit'],
@@ -304,7 +292,7 @@ def test_page_without_javascript_says_what_to_do(setup, first_check):
         assert 'Ce formulaire a besoin de JavaScript' in text and "appelez l'intégrateur" in text
         assert browser.evaluate('document.getElementById("kit").hidden') is True
         assert browser.evaluate('document.body.dataset.ready') == 'false'
-    assert page_requests(browser) == []
+    assert browser.page_requests() == []
 
 
 def test_the_net_log_check_sees_a_page_request(setup):
@@ -315,4 +303,4 @@ def test_the_net_log_check_sees_a_page_request(setup):
     with Browser(setup['tmp']) as browser:
         browser.open('file://%s' % probe)
         browser.wait_for('performance.getEntriesByType("resource").length >= 1')
-    assert set(page_requests(browser)) >= {'http://127.0.0.1:9/probe.png', 'http://127.0.0.1:9/fetch'}
+    assert set(browser.page_requests()) >= {'http://127.0.0.1:9/probe.png', 'http://127.0.0.1:9/fetch'}

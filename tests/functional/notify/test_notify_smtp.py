@@ -156,3 +156,26 @@ def test_the_rollout_playbook_notifies_through_the_check(tmp_path):
     assert post['json']['report'].startswith(str(tmp_path / 'reports'))
     assert 'webhook generic' in first.stdout and 'webhook not posted' in second.stdout
     assert 'SIG-not-shown' not in first.stdout + second.stdout
+
+
+def test_a_failing_gate_still_publishes_prunes_and_notifies_then_exits_2(tmp_path):
+    with webhook_receiver() as hook:
+        inventory = {'all': {'vars': {
+            'chorus_piste_apps': {'CORAIL_PAU': {'client_id': 'cid', 'client_secret': 'csec-not-shown-1',
+                                                 'environment': 'production'}},
+            'chorus_piste_app': 'CORAIL_PAU', 'chorus_accounts': {},
+            'chorus_notify_webhook_url': hook.url, 'chorus_check_fail_on': ['missing_account'],
+            'chorus_check_metrics_file': str(tmp_path / 'chorus.prom'), 'chorus_check_keep_reports': 0},
+            'hosts': {'srv1': {'corail_structures': [{'siret': '21640000200012', 'contact': 'a@b.fr'}]}}}}
+        (tmp_path / 'inventory.yml').write_text(json.dumps(inventory))
+        args = ['chorus.corail.check', '-i', str(tmp_path / 'inventory.yml'), '-e', 'chorus_check_online=false',
+                '-e', 'chorus_check_report_dir=%s' % (tmp_path / 'reports')]
+        first = run_ansible(args, cwd=str(tmp_path))
+        second = run_ansible(args, cwd=str(tmp_path))
+    for proc in (first, second):
+        assert proc.returncode == 2, proc.stdout[-3000:]
+        assert 'srv1 has structure(s) in a status of chorus_check_fail_on (missing_account)' in proc.stdout
+    assert len(hook.posts) == 1 and hook.posts[0]['json']['counts']['missing_account'] == 1
+    assert 'chorus_corail_structures{status="missing_account"} 1' in (tmp_path / 'chorus.prom').read_text()
+    # keep 0: only the folder latest points at is left
+    assert len([n for n in os.listdir(str(tmp_path / 'reports')) if n[0].isdigit()]) == 1

@@ -178,9 +178,9 @@ def test_token_is_fetched_once_per_application_and_reused(sandbox):
 
 
 def test_token_expiry_mid_run_gets_a_new_token_and_one_retry(sandbox):
-    # The sandbox says expires_in=1 but really expires tokens after 0.3 s: the client still trusts
+    # The sandbox says expires_in=3600 but really expires tokens after 0.3 s: the client still trusts
     # its cached token, gets a 401, fetches a new token once and retries once.
-    sandbox.set_faults(token_ttl_s=0.3)
+    sandbox.set_faults(token_ttl_s=0.3, token_expires_in_s=3600)
     client = make_client(sandbox)
     client.call(app(), account(), TAUX, {})
     time.sleep(0.4)
@@ -656,7 +656,7 @@ def test_timeout_is_a_deadline_for_the_whole_call(tiny_server):
         client.call(app(), account(), ACTIVES, {}, expect='listeStructures')
     elapsed = time.monotonic() - start
     assert info.value.cause == 'timeout' and 'not complete within 0.5s' in str(info.value)
-    assert elapsed < 2 * 0.5 + 0.6, elapsed  # two tries of 0.5 s, not 2 x 4 s
+    assert elapsed < 4, elapsed  # two tries cut at 0.5 s, not 2 x 4 s (slack for a loaded machine)
 
 
 def test_server_texts_are_scrubbed_of_every_form_of_a_secret(tiny_server):

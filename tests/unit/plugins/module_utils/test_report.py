@@ -6,7 +6,6 @@ __metaclass__ = type
 
 import copy
 import csv
-import datetime
 import io
 import json
 import os
@@ -20,7 +19,7 @@ from ansible_collections.chorus.corail.plugins.module_utils import _report as rp
 from ansible_collections.chorus.corail.plugins.module_utils import _statuses as st
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from report_samples import SCOPE, SECRET, T0, T1, T2, entry, result_of, sample  # noqa: E402,F401  pylint: disable=wrong-import-position
+from report_samples import SCOPE, T0, T1, T2, entry, result_of, sample  # noqa: E402  pylint: disable=wrong-import-position
 
 
 # ---------------------------------------------------------------- rows, counts, scope
@@ -242,6 +241,8 @@ def test_summary_shortens_long_details():
     res = result_of([entry('srv01', '21750001600019', 'api_unavailable', detail='x' * 500)])
     line = rp.summary_lines(rp.build_report(res, SCOPE, T0))[1]
     assert line.endswith('x…') and len(line) < 220
+
+
 def test_report_json_states_its_schema_version(tmp_path):
     report, dummy, paths = rp.write_report(str(tmp_path), sample(), SCOPE, T0)
     with open(paths['json'], 'rb') as handle:
@@ -294,8 +295,6 @@ def test_prepare_writes_nothing(tmp_path):
     report, changes, contacts = rp.prepare(sample(), SCOPE, str(tmp_path), T1)
     assert sorted(os.listdir(str(tmp_path))) == before
     assert changes['counts']['recurring'] == 4 and report['total'] == 5 and '' in contacts
-
-
 
 
 # ---------------------------------------------------------------- causes and "Actions à mener"

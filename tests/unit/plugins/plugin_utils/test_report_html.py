@@ -5,24 +5,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import csv
-import datetime
 import html
-import io
 import json
 import os
 import re
 import stat
 import sys
 
-import pytest
-
 from ansible_collections.chorus.corail.plugins.module_utils import _report as rp
 from ansible_collections.chorus.corail.plugins.module_utils import _statuses as st
 from ansible_collections.chorus.corail.plugins.plugin_utils import _report_html as rh
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from report_samples import SCOPE, SECRET, T0, T1, T2, entry, result_of, sample  # noqa: E402,F401  pylint: disable=wrong-import-position
+from report_samples import SCOPE, SECRET, T0, T1, entry, result_of, sample  # noqa: E402  pylint: disable=wrong-import-position
 
 RENDER = rh.Renderer()
 
@@ -136,7 +131,7 @@ def test_contact_page_shows_a_siret_once_even_on_two_servers():
                      entry('srv02', '21690123100011', 'ok')])
     page = RENDER.contact(rp.build_report(res, SCOPE, T0), 'dgs@mairie.fr')
     assert re.findall(r'data-siret="(\d+)"', page) == ['21750001600019', '21690123100011']
-    assert 'Sur vos 2 structures, 1 demande une action' in page
+    assert 'Sur vos 2 structures, 1 demande une action de votre part' in page
 
 
 def test_write_report_files_modes_and_latest(tmp_path):
@@ -171,8 +166,6 @@ def test_second_report_compares_with_latest(tmp_path):
     assert changes['previous'] == {'generated_at': '2025-03-01T02:00:00Z', 'folder': '20250301T020000Z'}
     assert changes['counts']['fixed'] == 1 and changes['counts']['recurring'] == 3
     assert '21690123100011' in open(paths['changes_html'], encoding='utf-8').read()
-
-
 
 
 # ---------------------------------------------------------------- French, per audience
@@ -221,7 +214,8 @@ def test_contact_pages_are_french_only_with_estimated_expiry():
     assert not ISO_DATE.search(text)
     assert '30 janvier 2028' in text and 'estimée' in text
     assert '13 mars 2025' in text
-    assert 'Sur vos 5 structures, 5 demandent une action' in text
+    assert ('Sur vos 5 structures, 4 demandent une action de votre part ; '
+            '1 attend une intervention de votre intégrateur') in text
     assert "Votre intégrateur s'en occupe" in text  # the refused PISTE application is not the mairie's job
     assert 'Raccordement EDI et API' in text
     # the integrator's report keeps the English detail, collapsed, and says the scope
@@ -246,3 +240,17 @@ def test_report_lists_actions_before_the_table_with_one_line_per_cause():
 
 def test_print_header_is_a_safe_css_string():
     assert str(rh.css_string('a"b</style>')) == '"a\\22 b\\3c /style\\3e "'
+
+
+def test_no_python_file_of_the_collection_holds_html():
+    top = os.path.join(os.path.dirname(os.path.abspath(rh.__file__)), '..')
+    tag = re.compile(r'</?(?:html|head|body|table|thead|tbody|tr|td|th|div|span|p|a|h[1-6]|ul|ol|li|section|style|'
+                     r'script|details|summary|br|strong|footer|header|main|form|select|option)\b[^>]*>', re.I)
+    found = []
+    for folder, _dirs, names in os.walk(top):
+        for name in names:
+            if name.endswith('.py'):
+                with open(os.path.join(folder, name), encoding='utf-8') as handle:
+                    found.extend('%s: %s' % (name, m.group(0)) for m in tag.finditer(handle.read()))
+    assert not found
+    assert os.path.isfile(os.path.join(rh.BUILTIN_DIR, 'report.html.j2'))

@@ -2,10 +2,12 @@
 """Drive the system's headless Chromium through the DevTools protocol over a pipe.
 
 ``--remote-debugging-pipe`` makes Chromium read commands on fd 3 and answer on fd 4, each JSON message
-ended by a NUL byte: no WebSocket library, no open port, no chromedriver. Enough to open a page, type
-in it, click, wait for the page's asynchronous code and read values back.
+ended by a NUL byte: no WebSocket library, no open port, no chromedriver. Enough to open a page at a
+given width and media (screen or print), type in it, click, wait for the page's asynchronous code,
+read values back and take screenshots. Shared by the enrolment-kit and the report tests.
 """
 
+import base64
 import fcntl
 import json
 import os
@@ -82,11 +84,17 @@ class Browser(object):
         raw, self._buffer = self._buffer.split(b'\0', 1)
         return json.loads(raw.decode())
 
-    def open(self, url):
+    def open(self, url, width=None, height=900, media=None):
+        """A new tab on ``url``; ``width`` (CSS px) and ``media`` (``screen``, ``print``) as a reader's."""
         target = self.send('Target.createTarget', {'url': 'about:blank'}, session=False)['targetId']
         self.session = self.send('Target.attachToTarget', {'targetId': target, 'flatten': True}, session=False)['sessionId']
         if not self.javascript:
             self.send('Emulation.setScriptExecutionDisabled', {'value': True})
+        if width:
+            self.send('Emulation.setDeviceMetricsOverride', {'width': width, 'height': height,
+                                                             'deviceScaleFactor': 1, 'mobile': False})
+        if media:
+            self.send('Emulation.setEmulatedMedia', {'media': media})
         self.send('Page.enable')
         self.send('Page.navigate', {'url': url})
         self.wait_for('document.readyState === "complete"', javascript_needed=False)
@@ -114,6 +122,13 @@ class Browser(object):
     def click(self, element_id):
         self.evaluate('document.getElementById(%s).click()' % json.dumps(element_id))
 
+    def screenshot(self, path, full_page=True):
+        """A PNG of the page (all of it, or what the window shows)."""
+        shot = self.send('Page.captureScreenshot', {'format': 'png', 'captureBeyondViewport': full_page})
+        with open(path, 'wb') as handle:
+            handle.write(base64.b64decode(shot['data']))
+        return path
+
     def close(self):
         try:
             self.send('Browser.close', session=False, timeout=10)
@@ -130,20 +145,19 @@ class Browser(object):
             except OSError:
                 pass
 
-    def requested_urls(self):
-        """Every URL the browser's own net log records (file://, http(s)://, data:, ws://...)."""
+    def page_requests(self):
+        """URLs the pages asked for, from Chromium's own net log. Its background services (updates,
+        time, accounts) start their jobs with the initiator "not an origin"; a page's requests carry
+        the page's origin ("null" for a file:// page)."""
         with open(self.net_log, encoding='utf-8', errors='replace') as handle:
-            text = handle.read()
-        if not text.rstrip().endswith('}'):
-            text = text.rstrip().rstrip(',') + ']}'  # a log cut at exit misses its closing brackets
-        log = json.loads(text)
-        urls = set()
-        for event in log.get('events', []):
-            params = event.get('params') or {}
-            for key in ('url', 'original_url', 'location'):
-                if isinstance(params.get(key), str):
-                    urls.add(params[key])
-        return urls
+            text = handle.read().rstrip()
+        log = json.loads(text if text.endswith('}') else text.rstrip(',') + ']}')  # cut at exit: close it
+        start = log['constants']['logEventTypes']['URL_REQUEST_START_JOB']
+        # A job's BEGIN event carries its URL and initiator; its END event carries nothing.
+        jobs = [e['params'] for e in log['events'] if e['type'] == start and 'url' in (e.get('params') or {})]
+        if not jobs:
+            raise AssertionError('the net log recorded no request at all: is it the log of this browser?')
+        return [job['url'] for job in jobs if job.get('initiator') != 'not an origin']
 
     def __enter__(self):
         return self
