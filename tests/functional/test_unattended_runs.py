@@ -64,6 +64,14 @@ def test_by_default_the_bad_row_is_reported_invalid_input_with_its_line_and_fiel
     assert BAD in text and 'line 3: field siret' in text
     with open(os.path.join(folder, 'report.html'), encoding='utf-8') as handle:
         assert BAD in handle.read()
+    # The bad row's own contact sees it on their page (in French), and only theirs holds it.
+    pages = {}
+    for name in os.listdir(os.path.join(folder, 'contacts')):
+        with open(os.path.join(folder, 'contacts', name), encoding='utf-8') as handle:
+            pages[name] = handle.read()
+    holding = [text for text in pages.values() if BAD in text]
+    assert len(holding) == 1 and 'compta@lons.example' in holding[0] and 'Commune de Lescar' not in holding[0]
+    assert 'Une donnée de la structure %s est à corriger' % BAD in holding[0]
     out = proc.stdout + proc.stderr
     assert 'Pw-not-shown-1' not in out and 'csec-not-shown' not in out
 
