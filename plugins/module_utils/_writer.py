@@ -173,7 +173,7 @@ def select_expired(dated, keep=None, keep_days=None, now=None):
     """
     check_retention(keep, keep_days)
     ordered = sorted(dated, key=lambda pair: pair[0])
-    survivors = ordered[-keep:] if keep else ordered
+    survivors = ordered[max(0, len(ordered) - keep):] if keep else ordered
     if keep_days:
         limit = (now or datetime.datetime.now()) - datetime.timedelta(days=keep_days)
         survivors = [pair for pair in survivors if pair[0] >= limit] or ordered[-1:]
