@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from unittest.mock import MagicMock
 
 import pytest
 
@@ -21,11 +22,12 @@ from reliability_helpers import LINK, record, run_module, sha256_file
 
 from conftest import run_ansible
 
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleActionFail, AnsibleFilterError
+from ansible_collections.chorus.corail.plugins.action.check_report import ActionModule as CheckReportAction
 from ansible_collections.chorus.corail.plugins.filter.identifiers import FilterModule as IdentifierFilters
 from ansible_collections.chorus.corail.plugins.filter.structures import structures_of_hosts
 from ansible_collections.chorus.corail.plugins.module_utils import _corail_config as cc
-from ansible_collections.chorus.corail.plugins.modules import accounts_file, check_report, corail_config, credentials_info
+from ansible_collections.chorus.corail.plugins.modules import accounts_file, corail_config, credentials_info
 
 S1, S2 = '21640000200012', '21640001000015'
 BAD_CHECKSUM = '21640000200013'
@@ -263,10 +265,21 @@ def test_check_report_refuses(tmp_path, capsys, changes, words):
     reports = tmp_path / 'reports'
     args = dict(result=dict(structures=[ROW]), report_dir=str(reports))
     args.update(changes)
-    out = run_module(check_report, args, capsys)
+    out = run_check_report(args)
     assert out.get('failed'), out
     assert_clear(out['msg'], words)
     assert not reports.exists() or not os.listdir(str(reports)), 'a partial report was written'
+
+
+def run_check_report(args):
+    """check_report as a task runs it: through its action plugin, on the controller."""
+    task = MagicMock()
+    task.args, task.check_mode, task.async_val, task.diff = args, False, 0, False
+    action = CheckReportAction(task, MagicMock(), MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+    try:
+        return action.run(task_vars={})
+    except AnsibleActionFail as exc:
+        return {'failed': True, 'msg': str(exc)}
 
 
 ACCOUNTS_FILE_CASES = [
